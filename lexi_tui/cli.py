@@ -1,1 +1,122 @@
-"""Command-line entry point (placeholder until the app lands)."""
+"""`lexi-tui`: the app, plus `serve`, `login` and `logout`.
+
+Heavy imports (Textual, the server stack, keyring) happen inside the branch that needs
+them, so `lexi-tui --help` and `lexi-tui serve` do not pay for the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from lexi_tui import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lexi-tui",
+        description="Triage the tasks LeadLex's Lexi assistant queues for approval, from the keyboard.",
+    )
+    parser.add_argument("--version", action="version", version=f"lexi-tui {__version__}")
+    _add_profile_options(parser)
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against a local Lexi service started in this process, with seeded tasks "
+        "(no account, no network, never touches the keyring)",
+    )
+    parser.add_argument("--refresh", type=float, metavar="SECONDS", help="live refresh interval (0 = off)")
+    parser.add_argument("--theme", help="Textual theme, e.g. textual-dark, textual-light, nord")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    # Listed for --help only: main() hands `serve` to the server's own parser, so the
+    # app's start-up never imports the server stack.
+    sub.add_parser("serve", help="run the local Lexi-compatible service (lexi-tui serve --help)", add_help=False)
+    login = sub.add_parser("login", help="check an API key and store it in the system keyring")
+    _add_profile_options(login)
+    login.add_argument("--key", help=argparse.SUPPRESS)  # For scripts; prefer stdin.
+    logout = sub.add_parser("logout", help="remove the profile's key from the system keyring")
+    _add_profile_options(logout)
+    return parser
+
+
+def _add_profile_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", help="profile from the config file (default: the config's default_profile)")
+    parser.add_argument("--base-url", help="API base URL (overrides the profile's)")
+    parser.add_argument("--config", help="config file (default: the platform's config directory)")
+
+
+def _load_profile(args: argparse.Namespace):  # -> tuple[Config, Profile]
+    from pathlib import Path
+
+    from lexi_tui.config import Profile, load_config
+
+    config = load_config(Path(args.config) if getattr(args, "config", None) else None)
+    profile = config.profile(getattr(args, "profile", None))
+    if getattr(args, "base_url", None):
+        profile = Profile(name=profile.name, base_url=args.base_url, provider=profile.provider)
+    return config, profile
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        from lexi_tui.server.cli import add_arguments, run
+
+        serve = argparse.ArgumentParser(prog="lexi-tui serve", description="Run the local Lexi-compatible service.")
+        add_arguments(serve)
+        return run(serve.parse_args(argv[1:]))
+    args = build_parser().parse_args(argv)
+
+    from lexi_tui.config import ConfigError
+
+    try:
+        config, profile = _load_profile(args)
+    except ConfigError as error:
+        print(f"lexi-tui: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "login":
+        from lexi_tui.account import login_command
+
+        return login_command(profile, key=args.key)
+    if args.command == "logout":
+        from lexi_tui.account import logout_command
+
+        return logout_command(profile)
+    return run_app(args, config, profile)
+
+
+def run_app(args: argparse.Namespace, config, profile) -> int:  # noqa: ANN001 - config types are lazy
+    from lexi_tui.ui.app import AppSettings, LexiApp
+
+    settings = AppSettings(
+        profile=profile.name,
+        base_url=profile.base_url,
+        refresh_interval=config.refresh_interval if args.refresh is None else max(0.0, args.refresh),
+        confirm_types=tuple(config.confirm_types),
+        keymap=dict(config.keymap),
+        theme=args.theme or config.theme,
+    )
+    if not args.demo:
+        LexiApp(settings).run()
+        return EXIT_OK
+    from lexi_tui.server.options import DEMO_KEY, ServerOptions
+    from lexi_tui.server.runner import start_server
+
+    options = ServerOptions(seed_tasks=120, random_seed=7, exec_delay=4.0, rate_limit=60, failure_rate=0.15)
+    with start_server(options) as server:
+        settings.profile = "demo"
+        settings.base_url = server.base_url
+        settings.api_key = DEMO_KEY
+        settings.use_keyring = False
+        if args.refresh is None:
+            settings.refresh_interval = 5.0
+        LexiApp(settings).run()
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

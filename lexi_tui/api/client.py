@@ -12,6 +12,7 @@ import json
 import platform
 import random
 import ssl
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import quote
@@ -171,6 +172,7 @@ class LexiClient:
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         label = f"{method} {path}"
+        started = time.monotonic()
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -181,7 +183,7 @@ class LexiClient:
         if rate_limit is not None:
             self.rate_limit = rate_limit
         info = ResponseInfo(
-            method, path, response.status_code, request_id, rate_limit, response.elapsed.total_seconds()
+            method, path, response.status_code, request_id, rate_limit, time.monotonic() - started
         )
         for listener in self._listeners:
             listener(info)

@@ -1,0 +1,228 @@
+"""The Textual application: key resolution, the API client's lifetime, screens, commands.
+
+The app owns the one `LexiClient`. The key comes from `LEXI_API_KEY`, then the keyring
+(looked up in a worker thread: keyring discovery costs ~200 ms and a locked keyring can
+hang), else the login screen. A 401 at any point brings the login screen back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Iterable
+from urllib.parse import urlsplit
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from lexi_tui.api.client import LexiClient, ResponseInfo
+from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
+from lexi_tui.budget import RefreshBudget
+from lexi_tui.ui.help_screen import HelpScreen
+from lexi_tui.ui.login_screen import LoginScreen
+from lexi_tui.ui.main_screen import VIEWS, MainScreen
+from lexi_tui.ui.status_bar import StatusBar
+from lexi_tui.ui.task_table import TaskTable
+
+
+def styles_path() -> Path:
+    """`styles/app.tcss` from a source checkout, else the copy packaged in the wheel."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "styles" / "app.tcss", here / "styles" / "app.tcss"):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("styles/app.tcss is missing from this installation")
+
+
+@dataclass
+class AppSettings:
+    """Everything the app needs to start; built by the CLI from flags and config."""
+
+    profile: str = "default"
+    base_url: str = "https://data.leadlex.com/functions/v1/api-gateway"
+    api_key: str | None = None
+    """A key given up front (the demo's); None resolves env, then keyring, then login."""
+    use_keyring: bool = True
+    refresh_interval: float = 15.0
+    confirm_types: tuple[str, ...] = ("campaign_start",)
+    keymap: dict[str, str] = field(default_factory=dict)
+    theme: str = "textual-dark"
+    read_retries: int = 2
+
+
+class LexiApp(App[None]):
+    """lexi-tui: triage the tasks Lexi queued for approval."""
+
+    CSS_PATH = styles_path()
+    TITLE = "lexi-tui"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("ctrl+t", "toggle_light", "Light/dark", show=False, id="app.toggle_theme"),
+    ]
+
+    def __init__(self, settings: AppSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self._api: LexiClient | None = None
+        host = urlsplit(self.settings.base_url).netloc or self.settings.base_url
+        self.location = f"{self.settings.profile} @ {host}"
+        self.key_problem: str | None = None
+
+    # -- the API client ----------------------------------------------------------------
+
+    @property
+    def api(self) -> LexiClient:
+        if self._api is None:
+            raise RuntimeError("The API client is used before a key was resolved")
+        return self._api
+
+    def _connect(self, key: str) -> None:
+        old = self._api
+        self._api = LexiClient(key, self.settings.base_url, read_retries=self.settings.read_retries)
+        self._api.add_listener(self._on_response)
+        if old is not None:
+            self.run_worker(old.aclose(), group="close")
+
+    def _on_response(self, info: ResponseInfo) -> None:
+        if info.rate_limit is not None:
+            for bar in self.query(StatusBar):
+                bar.rate_limit = info.rate_limit
+
+    async def on_unmount(self) -> None:
+        if self._api is not None:
+            await self._api.aclose()
+
+    # -- start-up ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        else:
+            self.notify(f"Unknown theme {self.settings.theme!r}; using the default.", severity="warning", markup=False)
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        if self.settings.api_key:
+            self._start(self.settings.api_key)
+        else:
+            self._resolve_key()
+
+    @work(exclusive=True, group="key")
+    async def _resolve_key(self) -> None:
+        from lexi_tui.keystore import lookup_key
+
+        if not self.settings.use_keyring:
+            import os
+
+            key = os.environ.get("LEXI_API_KEY", "").strip() or None
+            self._start(key) if key else self._login(None)
+            return
+        found = await asyncio.to_thread(lookup_key, self.settings.profile)
+        if found.key:
+            self._start(found.key)
+        else:
+            self.key_problem = found.problem
+            self._login(found.problem)
+
+    def _start(self, key: str) -> None:
+        try:
+            self._connect(key)
+        except ValueError as error:
+            self._login(str(error))
+            return
+        self.push_screen(
+            MainScreen(RefreshBudget(self.settings.refresh_interval), self.settings.confirm_types)
+        )
+
+    def _login(self, reason: str | None) -> None:
+        def done(key: str | None) -> None:
+            if key is None:
+                self.exit()
+            else:
+                self._start(key)
+
+        self.push_screen(
+            LoginScreen(self.settings.profile, self.settings.base_url, reason=reason, store=self.settings.use_keyring),
+            done,
+        )
+
+    def request_login(self, reason: str) -> None:
+        """A 401 during use: ask for a key again, then carry on where the user was."""
+        if isinstance(self.screen, LoginScreen):
+            return
+
+        def done(key: str | None) -> None:
+            if key is None:
+                self.exit()
+                return
+            self._connect(key)
+            for screen in self.screen_stack:
+                if isinstance(screen, MainScreen):
+                    screen.run_refresh()
+
+        self.push_screen(
+            LoginScreen(self.settings.profile, self.settings.base_url, reason=reason, store=self.settings.use_keyring),
+            done,
+        )
+
+    # -- errors ------------------------------------------------------------------------
+
+    def handle_api_error(self, error: LexiError, *, title: str | None = None) -> None:
+        """Show an API error as a person would want it: what, why, and what next."""
+        if isinstance(error, InvalidKeyError):
+            self.request_login(f"The server refused the key: {error.message}")
+            return
+        if isinstance(error, RateLimitedError):
+            wait = f" Try again in {error.retry_after:.0f} s." if error.retry_after is not None else ""
+            self.notify(f"{error.message}.{wait}", title=title or "Rate limited", severity="warning", markup=False)
+            return
+        self.notify(str(error), title=title or "Request failed", severity="error", timeout=8, markup=False)
+
+    # -- keys and commands ---------------------------------------------------------------
+
+    @property
+    def main_screen(self) -> MainScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        return None
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        main = self.main_screen
+        sections: list[tuple[str, Iterable[Binding]]] = []
+        if main is not None:
+            sections.append(("Tasks", [b for b in main.BINDINGS if isinstance(b, Binding)]))
+        sections.append(("List", [b for b in TaskTable.BINDINGS if isinstance(b, Binding)]))
+        sections.append(("App", [b for b in self.BINDINGS if isinstance(b, Binding)]))
+        sections.append(("Everywhere", [Binding("ctrl+p", "command_palette", "Command palette: every action by name")]))
+        notes = []
+        if main is not None:
+            rate = self._api.rate_limit if self._api else None
+            notes.append(main.budget.describe(rate))
+        self.push_screen(HelpScreen(sections, dict(getattr(self, "_keymap", {}) or {}), notes))
+
+    def action_toggle_light(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        main = self.main_screen
+        if main is None or screen is not main:
+            return
+        yield SystemCommand("Approve task", "Approve the task under the cursor (a)", main.action_approve)
+        yield SystemCommand("Dismiss task", "Dismiss the task under the cursor, with a reason (d)", main.action_dismiss_task)
+        yield SystemCommand("Chat with Lexi", "Open the chat panel (c)", main.action_chat)
+        yield SystemCommand("Refresh", "Fetch the list now (r)", main.action_refresh)
+        yield SystemCommand("Filter", "Narrow the list as you type (/)", main.action_filter)
+        yield SystemCommand("Copy task id", "Copy the task id to the clipboard via OSC 52 (y)", main.action_copy_id)
+        yield SystemCommand("Copy metadata JSON", "Copy the metadata to the clipboard via OSC 52 (Y)", main.action_copy_json)
+        for number, view in enumerate(VIEWS, start=1):
+            yield SystemCommand(f"Show {view} tasks", f"Switch to the {view} view ({number})", lambda v=view: main.action_view(v))
+        yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark (ctrl+t)", self.action_toggle_light)
+        yield SystemCommand("Help", "Every key (?)", self.action_help)

@@ -1,0 +1,138 @@
+"""The dismiss dialog: a documented reason on a number key, or a reason of one's own.
+
+The request is sent from inside the dialog and the dialog closes only when the server
+has accepted it: if the request fails, the error shows here and everything typed stays,
+so Enter tries again (never lose the user's intent).
+"""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from lexi_tui.api.errors import LexiError
+from lexi_tui.api.models import DISMISS_REASONS, Task
+
+SendDismiss = Callable[[str | None], Awaitable[None]]
+"""Sends the dismissal with a reason; raises LexiError when it should be retried."""
+
+
+class DismissDialog(ModalScreen[str | None]):
+    """Choose why a task is dismissed, then send it; returns the reason sent, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="dismiss.cancel"),
+        Binding("enter", "send", "Dismiss", priority=True, id="dismiss.send"),
+        *(
+            Binding(str(number), f"choose({number - 1})", reason, show=False, id=f"dismiss.reason_{number}")
+            for number, (reason, _use) in enumerate(DISMISS_REASONS, start=1)
+        ),
+        Binding("6,o", "other", "Other reason", show=False, id="dismiss.other"),
+    ]
+
+    def __init__(self, task: Task, send: SendDismiss) -> None:
+        super().__init__()
+        self.target = task
+        self._send = send
+        self.sending = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Label("Dismiss task", classes="dialog-title")
+            yield Static(Text(self.target.description or self.target.id, no_wrap=False), classes="dialog-subject")
+            yield OptionList(
+                *(
+                    Option(Text.assemble((f"{number}  ", "bold"), reason, ("  " + use, "dim")), id=reason)
+                    for number, (reason, use) in enumerate(DISMISS_REASONS, start=1)
+                ),
+                id="reasons",
+            )
+            yield Input(placeholder="6  Other reason (free text; overrides the choice above)", id="reason-text")
+            yield Static("", id="dismiss-status")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Dismiss  ⏎", variant="error", id="send")
+                yield Button("Cancel  esc", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#reasons", OptionList).focus()
+
+    @property
+    def reason(self) -> str | None:
+        """The reason that Enter would send now: typed text wins over the chosen preset."""
+        typed = self.query_one("#reason-text", Input).value.strip()
+        if typed:
+            return typed
+        options = self.query_one("#reasons", OptionList)
+        if options.highlighted is None:
+            return None
+        return DISMISS_REASONS[options.highlighted][0]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Number keys choose a preset only while the text box does not have focus.
+        if action in ("choose", "other") and isinstance(self.focused, Input):
+            return False
+        if action == "send" and isinstance(self.focused, Button) and self.focused.id == "cancel":
+            return False  # Enter on Cancel cancels.
+        return True
+
+    def action_choose(self, index: int) -> None:
+        self.query_one("#reasons", OptionList).highlighted = index
+        self.query_one("#reasons", OptionList).focus()
+
+    def action_other(self) -> None:
+        self.query_one("#reason-text", Input).focus()
+
+    def action_cancel(self) -> None:
+        if self.sending:
+            self._status("Still sending: wait for the answer, it may already be applied.", error=True)
+            return
+        self.dismiss(None)
+
+    def action_send(self) -> None:
+        if self.sending:
+            return  # A second Enter while in flight sends nothing.
+        self.sending = True
+        self.query_one("#send", Button).disabled = True
+        self._status("Sending…")
+        self._do_send(self.reason)
+
+    @on(OptionList.OptionSelected, "#reasons")
+    def _option_selected(self) -> None:
+        self.action_send()
+
+    @on(Input.Submitted, "#reason-text")
+    def _submitted(self) -> None:
+        self.action_send()
+
+    @on(Button.Pressed, "#send")
+    def _send_pressed(self) -> None:
+        self.action_send()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @work(exclusive=True, group="dismiss-send")
+    async def _do_send(self, reason: str | None) -> None:
+        try:
+            await self._send(reason)
+        except LexiError as error:
+            self.sending = False
+            self.query_one("#send", Button).disabled = False
+            self._status(f"Not dismissed: {error}. Press Enter to try again.", error=True)
+            return
+        self.sending = False
+        self.dismiss(reason)
+
+    def _status(self, message: str, *, error: bool = False) -> None:
+        status = self.query_one("#dismiss-status", Static)
+        status.update(Text(message))
+        status.set_class(error, "-error")

@@ -1,0 +1,532 @@
+"""The triage screen: status views, the task list, the detail pane or chat, and the keys.
+
+All HTTP runs in workers. Live refresh is one exclusive worker re-armed with a timer
+(never `set_interval`, so refreshes cannot overlap), paced by `RefreshBudget` from the
+rate-limit headers; it holds back while a dialog is open and catches up when it closes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Label, Tab, Tabs
+
+from lexi_tui.api.errors import (
+    InvalidKeyError,
+    LexiError,
+    NotFoundError,
+    RateLimitedError,
+    TransportError,
+    ValidationError,
+)
+from lexi_tui.api.models import Task, TaskStatus
+from lexi_tui.budget import RefreshBudget
+from lexi_tui.ui.chat_panel import ChatPanel
+from lexi_tui.ui.confirm_dialog import ConfirmDialog
+from lexi_tui.ui.detail_pane import TaskDetail
+from lexi_tui.ui.dismiss_dialog import DismissDialog
+from lexi_tui.ui.status_bar import StatusBar
+from lexi_tui.ui.task_table import TaskTable
+
+VIEWS: tuple[str, ...] = ("pending", "approved", "completed", "dismissed", "failed")
+
+
+def _summary(task: Task) -> str:
+    return task.description or f"{task.type} {task.id}"
+
+
+def result_summary(task: Task) -> str:
+    """What a finished task's metadata says happened, in one line."""
+    metadata = task.metadata if isinstance(task.metadata, dict) else {}
+    key = "error" if task.status == TaskStatus.FAILED else "result"
+    value = metadata.get(key)
+    if isinstance(value, dict):
+        if isinstance(value.get("message"), str):
+            return value["message"]
+        return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items() if isinstance(v, (str, int, float)))
+    return str(value) if value is not None else ""
+
+
+class MainScreen(Screen[None]):
+    """Clear the approval queue from the keyboard."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "Approve", id="task.approve"),
+        Binding("d", "dismiss_task", "Dismiss", id="task.dismiss"),
+        Binding("c", "chat", "Chat", id="chat.open"),
+        Binding("slash", "filter", "Filter", id="list.filter"),
+        Binding("r", "refresh", "Refresh", id="list.refresh"),
+        Binding("y", "copy_id", "Copy id", show=False, id="task.copy_id"),
+        Binding("Y", "copy_json", "Copy JSON", show=False, id="task.copy_json"),
+        Binding("enter", "open_detail", "Metadata", show=False, id="task.open_detail"),
+        Binding("escape", "back", "Back", show=False, id="screen.back"),
+        Binding("1", "view('pending')", "Pending", show=False, id="view.pending"),
+        Binding("2", "view('approved')", "Approved", show=False, id="view.approved"),
+        Binding("3", "view('completed')", "Completed", show=False, id="view.completed"),
+        Binding("4", "view('dismissed')", "Dismissed", show=False, id="view.dismissed"),
+        Binding("5", "view('failed')", "Failed", show=False, id="view.failed"),
+        Binding("right_square_bracket", "cycle_view(1)", "Next view", show=False, id="view.next"),
+        Binding("left_square_bracket", "cycle_view(-1)", "Previous view", show=False, id="view.previous"),
+    ]
+
+    def __init__(self, budget: RefreshBudget, confirm_types: tuple[str, ...]) -> None:
+        super().__init__()
+        self.budget = budget
+        self.confirm_types = confirm_types
+        self.view = "pending"
+        self.lists: dict[str, list[Task]] = {}
+        self.fetched_at: float | None = None
+        self.inflight: dict[str, str] = {}
+        """Task id -> "approve"/"dismiss" while the request is out: a second press sends nothing."""
+        self.executing: dict[str, Task] = {}
+        """Approved tasks followed until they complete or fail."""
+        self.refreshing = False
+        self.retry_at: float | None = None
+        self._failures = 0
+        self._timer: Timer | None = None
+        self._due = False
+        self._select_after_refresh: str | None = None
+
+    # -- layout ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        with Horizontal(id="body"):
+            with Vertical(id="list-pane"):
+                yield Tabs(*(Tab(view.title(), id=f"view-{view}") for view in VIEWS), id="views")
+                yield Input(placeholder="Filter: type to narrow the list, Enter to keep, Esc to clear", id="filter")
+                yield TaskTable(id="tasks")
+            with Vertical(id="side"):
+                yield TaskDetail(id="detail")
+                yield ChatPanel(id="chat")
+        with Horizontal(id="bottom"):
+            yield Footer()
+            yield Label("", id="updated")
+
+    @property
+    def table(self) -> TaskTable:
+        return self.query_one(TaskTable)
+
+    @property
+    def detail(self) -> TaskDetail:
+        return self.query_one(TaskDetail)
+
+    @property
+    def chat(self) -> ChatPanel:
+        return self.query_one(ChatPanel)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter").display = False
+        self.chat.display = False
+        self.query_one(Tabs).can_focus = False
+        self.table.focus()
+        self.query_one(StatusBar).location = self.app.location  # type: ignore[attr-defined]
+        self.set_interval(10, self._update_clock)
+        self.run_refresh()
+
+    # -- refresh ---------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self.app.screen is not self:
+            self._due = True  # A dialog is open: catch up when it closes.
+            return
+        self.run_refresh()
+
+    def on_screen_resume(self) -> None:
+        if self._due and not self.refreshing:
+            self._due = False
+            self.run_refresh()
+
+    def _schedule(self, delay: float | None) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if delay is not None:
+            self._timer = self.set_timer(delay, self._tick)
+
+    @work(exclusive=True, group="refresh")
+    async def run_refresh(self) -> None:
+        """Fetch the pending list (and the open view), then follow executing tasks."""
+        api = self.app.api  # type: ignore[attr-defined]
+        self.refreshing = True
+        calls = 0
+        try:
+            for status in dict.fromkeys(("pending", self.view)):
+                tasks = await api.list_tasks(status)
+                calls += 1
+                self._store(status, tasks)
+            if self.executing:
+                calls += await self._follow_executing()
+        except InvalidKeyError as error:
+            self.refreshing = False
+            self._set_connection("login")
+            self.app.request_login(f"The server refused the key: {error.message}")  # type: ignore[attr-defined]
+            return
+        except RateLimitedError as error:
+            wait = error.retry_after if error.retry_after is not None else 30.0
+            self.retry_at = time.time() + wait
+            self._set_connection("rate-limited", f"until {time.strftime('%H:%M:%S', time.localtime(self.retry_at))}")
+            self.notify(f"Rate limit reached; live refresh waits {wait:.0f} s.", title="Rate limited", severity="warning")
+            self.refreshing = False
+            self._schedule(wait + 0.5)
+            return
+        except LexiError as error:
+            self._failures += 1
+            wait = min(60.0, 2.0 * 2 ** min(self._failures - 1, 5))
+            self.retry_at = time.time() + wait
+            state = "offline" if isinstance(error, TransportError) else "online"
+            self._set_connection(state, f"retrying in {wait:.0f} s ({error.message})" if state == "offline" else "")
+            if state == "online":
+                self.notify(str(error), title="Refresh failed", severity="error")
+            self.refreshing = False
+            self._schedule(wait)
+            return
+        self.refreshing = False
+        self._failures = 0
+        self.retry_at = None
+        self.fetched_at = time.time()
+        self._set_connection("online")
+        self._update_clock()
+        if self._select_after_refresh and self.table.select(self._select_after_refresh):
+            self._select_after_refresh = None
+        self._schedule(self.budget.delay(api.rate_limit, calls=max(calls, 1)) if self.budget.enabled else None)
+
+    async def _follow_executing(self) -> int:
+        """Detect approved tasks that finished; notify with their result. Returns calls made."""
+        api = self.app.api  # type: ignore[attr-defined]
+        approved = {task.id for task in await api.list_tasks("approved")}
+        calls = 1
+        finished = [task_id for task_id in self.executing if task_id not in approved]
+        for status in ("completed", "failed"):
+            if not finished:
+                break
+            found = {task.id: task for task in await api.list_tasks(status)}
+            calls += 1
+            self._store(status, list(found.values()), counts_only=status != self.view)
+            for task_id in [t for t in finished if t in found]:
+                task = found[task_id]
+                self.executing.pop(task_id, None)
+                finished.remove(task_id)
+                outcome = "completed" if status == "completed" else "failed"
+                detail = result_summary(task)
+                self.notify(
+                    Text(f"{_summary(task)}" + (f": {detail}" if detail else "")).plain,
+                    title=f"Task {outcome}",
+                    severity="information" if outcome == "completed" else "error",
+                    timeout=10,
+                    markup=False,
+                )
+        return calls
+
+    def _store(self, status: str, tasks: list[Task], *, counts_only: bool = False) -> None:
+        self.lists[status] = tasks
+        tab = self.query_one(f"#view-{status}", Tab)
+        tab.label = Text(f"{status.title()} {len(tasks)}")
+        if status == self.view and not counts_only:
+            with self.app.batch_update():
+                changed = self.table.set_tasks(tasks, mark_new=status == "pending")
+                if changed:
+                    self.detail.show(self.table.current)
+
+    def _set_connection(self, state: str, detail: str = "") -> None:
+        bar = self.query_one(StatusBar)
+        bar.connection = state
+        bar.detail = detail
+        bar.rate_limit = self.app.api.rate_limit  # type: ignore[attr-defined]
+
+    def _update_clock(self) -> None:
+        """`updated 20s ago`, coarse on purpose: one small label, at most every 10 s."""
+        label = self.query_one("#updated", Label)
+        if self.fetched_at is None:
+            text = "not fetched yet"
+        else:
+            age = time.time() - self.fetched_at
+            if age < 10:
+                text = "updated just now"
+            elif age < 60:
+                text = f"updated {int(age // 10) * 10}s ago"
+            else:
+                text = f"updated {int(age // 60)}m ago"
+        if not self.budget.enabled:
+            text += " · live refresh off"
+        if str(label.render()) != text:
+            label.update(text)
+
+    # -- selection ------------------------------------------------------------------
+
+    @on(TaskTable.Highlighted)
+    def _highlighted(self, event: TaskTable.Highlighted) -> None:
+        self.detail.show(event.task)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("approve", "dismiss_task"):
+            task = self.table.current
+            if self.view != "pending" or task is None or task.status != TaskStatus.PENDING:
+                return None  # Shown greyed out in the footer.
+        if action in ("copy_id", "copy_json", "open_detail") and self.table.current is None:
+            return None
+        return True
+
+    # -- actions ---------------------------------------------------------------------
+
+    def action_view(self, view: str) -> None:
+        if view == self.view:
+            return
+        self.view = view
+        self.query_one(Tabs).active = f"view-{view}"
+        with self.app.batch_update():
+            self.table.set_tasks(self.lists.get(view, []), mark_new=False)
+            self.table.move_to(0)
+            self.detail.show(self.table.current)
+        self.refresh_bindings()
+        if view not in self.lists and not self.refreshing:
+            self.run_refresh()
+
+    def action_cycle_view(self, step: int) -> None:
+        index = (VIEWS.index(self.view) + step) % len(VIEWS)
+        self.action_view(VIEWS[index])
+
+    @on(Tabs.TabActivated)
+    def _tab_clicked(self, event: Tabs.TabActivated) -> None:
+        if event.tab is not None and event.tab.id:
+            self.action_view(event.tab.id.removeprefix("view-"))
+
+    def action_refresh(self) -> None:
+        if self.refreshing:
+            self.notify("A refresh is already under way.", timeout=2)
+            return
+        self.run_refresh()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self.detail.show(self.table.current)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        if not event.value:
+            self.query_one("#filter").display = False
+        self.table.focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus or (box.display and self.table.has_focus):
+            box.value = ""
+            box.display = False
+            self.table.focus()
+        elif self.chat.display:
+            self._close_chat()
+        else:
+            self.table.focus()
+
+    def action_open_detail(self) -> None:
+        self.detail.json_view.focus()
+
+    def action_copy_id(self) -> None:
+        task = self.table.current
+        if task is not None:
+            self.app.copy_to_clipboard(task.id)
+            self.notify(f"Copied the task id {task.id}.", timeout=3, markup=False)
+
+    def action_copy_json(self) -> None:
+        task = self.table.current
+        if task is None:
+            return
+        text = self.detail.json_view.plain_text if self.detail.task is task else ""
+        if not text:
+            import json
+
+            text = json.dumps(task.metadata, indent=2, ensure_ascii=False, default=str)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied the metadata JSON ({len(text):,} characters).", timeout=3)
+
+    def action_chat(self) -> None:
+        self.detail.display = False
+        self.chat.display = True
+        self.chat.focus_input()
+
+    @on(ChatPanel.Closed)
+    def _close_chat(self) -> None:
+        self.chat.display = False
+        self.detail.display = True
+        self.table.focus()
+
+    @on(ChatPanel.TaskProposed)
+    def _task_proposed(self, event: ChatPanel.TaskProposed) -> None:
+        if self.view != "pending":
+            self.action_view("pending")
+        self._select_after_refresh = event.task_id
+        if not self.refreshing:
+            self.run_refresh()
+
+    @on(ChatPanel.ActOnTask)
+    def _act_from_chat(self, event: ChatPanel.ActOnTask) -> None:
+        task = next((t for t in self.lists.get("pending", []) if t.id == event.task_id), None)
+        if task is None:
+            self.notify("That task is not pending any more; refreshing.", severity="warning")
+            self.action_refresh()
+            return
+        self.table.select(task.id)
+        if event.action == "approve":
+            self.approve(task)
+        else:
+            self.dismiss_with_dialog(task)
+
+    def action_approve(self) -> None:
+        task = self.table.current
+        if task is not None:
+            self.approve(task)
+
+    def action_dismiss_task(self) -> None:
+        task = self.table.current
+        if task is not None:
+            self.dismiss_with_dialog(task)
+
+    # -- approve -----------------------------------------------------------------------
+
+    def approve(self, task: Task) -> None:
+        """Approve `task`: confirm first for risky types, then send in a worker."""
+        if task.id in self.inflight:
+            self.notify("Already sending this task's approval.", timeout=2)
+            return
+        if task.status != TaskStatus.PENDING:
+            self.notify(f"Only pending tasks can be approved; this one is {task.status}.", severity="warning")
+            return
+        if str(task.type) in self.confirm_types:
+            body = Text.assemble(
+                (f"{task.type}", "bold"),
+                f": {_summary(task)}\n\nThis contacts real people and cannot be undone. Approve it?",
+            )
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._send_approve(task)
+
+            self.app.push_screen(ConfirmDialog("Approve this task?", body, yes_label="Approve"), answered)
+            return
+        self._send_approve(task)
+
+    def _send_approve(self, task: Task) -> None:
+        if task.id in self.inflight:
+            return
+        self.inflight[task.id] = "approve"
+        self.table.mark_busy(task.id, "approving…")
+        if self.table.current is not None and self.table.current.id == task.id:
+            following = self.table.next_index_after(task.id, skip=set(self.inflight))
+            if following is not None:
+                self.table.move_to(following)
+        self._approve_worker(task)
+
+    @work(group="actions")
+    async def _approve_worker(self, task: Task) -> None:
+        api = self.app.api  # type: ignore[attr-defined]
+        try:
+            await api.approve(task.id)
+        except LexiError as error:
+            await self._action_failed(task, "approve", error)
+        else:
+            self._action_succeeded(task, "approved")
+            self.executing[task.id] = task
+            self.notify(Text(_summary(task)).plain, title="Approved: Lexi is executing it", timeout=4, markup=False)
+            self._ensure_following()
+        finally:
+            self.inflight.pop(task.id, None)
+            self.refresh_bindings()
+
+    def _ensure_following(self) -> None:
+        """Make sure a refresh comes soon enough to see an executing task finish."""
+        if not self.refreshing and self.budget.enabled and (self._timer is None or self.retry_at is None):
+            api = self.app.api  # type: ignore[attr-defined]
+            self._schedule(self.budget.delay(api.rate_limit, calls=2))
+
+    # -- dismiss -----------------------------------------------------------------------
+
+    def dismiss_with_dialog(self, task: Task) -> None:
+        if task.id in self.inflight:
+            self.notify("Already sending an action for this task.", timeout=2)
+            return
+
+        async def send(reason: str | None) -> None:
+            await self._send_dismiss(task, reason)
+
+        self.app.push_screen(DismissDialog(task, send))
+
+    async def _send_dismiss(self, task: Task, reason: str | None) -> None:
+        """Dismiss from the dialog; raises LexiError (kept in the dialog) to allow a retry."""
+        if task.id in self.inflight:
+            return
+        api = self.app.api  # type: ignore[attr-defined]
+        self.inflight[task.id] = "dismiss"
+        self.table.mark_busy(task.id, "dismissing…")
+        try:
+            await api.dismiss(task.id, reason)
+        except (ValidationError, NotFoundError) as error:
+            await self._action_failed(task, "dismiss", error)  # Handled elsewhere: explained, refreshed.
+        except LexiError as error:
+            self.table.mark_busy(task.id, None)
+            self.app.handle_api_error(error)  # type: ignore[attr-defined]
+            raise
+        else:
+            self._action_succeeded(task, "dismissed")
+            self.notify(Text(_summary(task)).plain, title=f"Dismissed ({reason or 'no reason'})", timeout=4, markup=False)
+        finally:
+            self.inflight.pop(task.id, None)
+            self.refresh_bindings()
+
+    # -- outcomes ------------------------------------------------------------------------
+
+    def _action_succeeded(self, task: Task, state: str) -> None:
+        self.table.mark_busy(task.id, None)
+        pending = [t for t in self.lists.get("pending", []) if t.id != task.id]
+        self._store("pending", pending)
+        card = self.chat.card_for(task.id)
+        if card is not None:
+            card.set_state(state)
+
+    async def _action_failed(self, task: Task, verb: str, error: LexiError) -> None:
+        self.table.mark_busy(task.id, None)
+        if isinstance(error, (ValidationError, NotFoundError)):
+            # Handled elsewhere (another client, a teammate, a rule): explain and refresh.
+            reason = "no longer exists" if isinstance(error, NotFoundError) else error.message
+            self.notify(
+                Text(f"{_summary(task)}: {reason}. The list was refreshed.").plain,
+                title=f"Could not {verb}: already handled",
+                severity="warning",
+                markup=False,
+            )
+            card = self.chat.card_for(task.id)
+            if card is not None:
+                card.set_state(reason)
+            if not self.refreshing:
+                self.run_refresh()
+            return
+        if isinstance(error, TransportError) and error.sent and await self._applied_anyway(task):
+            self._action_succeeded(task, f"{verb}d")
+            self.notify("The connection dropped, but the server shows the task was applied.", title=f"{verb.title()}d")
+            return
+        short = "rate limited" if isinstance(error, RateLimitedError) else "failed"
+        self.table.mark_error(task.id, f"{verb} {short}")
+        self.app.handle_api_error(error, title=f"Could not {verb}; press the key again to retry")  # type: ignore[attr-defined]
+
+    async def _applied_anyway(self, task: Task) -> bool:
+        """After an ambiguous failure, re-read before deciding: never send twice."""
+        api = self.app.api  # type: ignore[attr-defined]
+        try:
+            pending = await api.list_tasks("pending")
+        except LexiError:
+            return False
+        self._store("pending", pending)
+        return all(t.id != task.id for t in pending)

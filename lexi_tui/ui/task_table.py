@@ -1,0 +1,363 @@
+"""The task list: a line-API view that stays smooth with tens of thousands of tasks.
+
+No widget per row and no column measuring: each visible line is drawn on demand from the
+task it shows, and cached until that task, the width or the cursor changes (Toolong's
+approach). A refresh diffs by task id, so the cursor stays on the same task; when that
+task disappears the cursor lands on its neighbour. Tasks that arrive after the first
+load are marked new until the cursor visits them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import ClassVar, Iterable
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from lexi_tui.ui import clock
+from lexi_tui.api.models import Task, TaskStatus
+
+STATUS_MARKS: dict[str, tuple[str, str]] = {
+    TaskStatus.PENDING: ("●", "pending"),
+    TaskStatus.APPROVED: ("▶", "approved"),
+    TaskStatus.COMPLETED: ("✔", "completed"),
+    TaskStatus.DISMISSED: ("✖", "dismissed"),
+    TaskStatus.FAILED: ("✘", "failed"),
+}
+TYPE_WIDTH = 16
+AGE_WIDTH = 4
+
+
+def format_age(created: datetime | None, now: datetime | None = None) -> str:
+    """A compact age: `now`, `45s`, `12m`, `3h`, `5d`, `8w`, `2y`."""
+    if created is None:
+        return "?"
+    now = now or clock.now()
+    seconds = int((now - created).total_seconds())
+    if seconds < 0:
+        return "now"
+    for unit, size in (("y", 31_536_000), ("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s" if seconds >= 5 else "now"
+
+
+def _fit(text: str, width: int) -> Text:
+    """One cell-accurate, single-line column: truncated with an ellipsis, padded."""
+    cell = Text(text, no_wrap=True, overflow="ellipsis", end="")
+    cell.truncate(width, overflow="ellipsis", pad=True)
+    return cell
+
+
+class TaskTable(ScrollView, can_focus=True):
+    """The scrolling list of tasks in the current view."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="list.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="list.down"),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, id="list.page_up"),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="list.page_down"),
+        Binding("home,g", "jump(0)", "First", show=False, id="list.first"),
+        Binding("end,G", "jump(-1)", "Last", show=False, id="list.last"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "task-table--cursor",
+        "task-table--cursor-blurred",
+        "task-table--new",
+        "task-table--busy",
+        "task-table--error",
+        "task-table--type",
+        "task-table--age",
+        "task-table--pending",
+        "task-table--approved",
+        "task-table--completed",
+        "task-table--dismissed",
+        "task-table--failed",
+        "task-table--unknown",
+    }
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    class Highlighted(Message):
+        """The cursor moved to another task (or the list became empty: task is None)."""
+
+        def __init__(self, table: "TaskTable", task: Task | None) -> None:
+            super().__init__()
+            self.table = table
+            self.task = task
+
+        @property
+        def control(self) -> "TaskTable":
+            return self.table
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._tasks: dict[str, Task] = {}
+        self._all: list[str] = []  # Ids in server order, before the filter.
+        self._order: list[str] = []  # Ids shown, after the filter.
+        self._haystack: dict[str, str] = {}
+        self._filter = ""
+        self._seen: set[str] = set()
+        self._loaded_once = False
+        self.new_ids: set[str] = set()
+        self.busy: dict[str, str] = {}
+        """Task id -> what is in flight for it ("approving…"); drawn on the row."""
+        self.errors: dict[str, str] = {}
+        """Task id -> why the last action on it failed; drawn on the row."""
+        self._cache: LRUCache[tuple[str, int, bool, bool], Strip] = LRUCache(1024)
+        self._last_highlighted: str | None = None
+
+    # -- data ------------------------------------------------------------------------
+
+    @property
+    def task_count(self) -> int:
+        return len(self._order)
+
+    @property
+    def current(self) -> Task | None:
+        if 0 <= self.cursor < len(self._order):
+            return self._tasks[self._order[self.cursor]]
+        return None
+
+    def get(self, task_id: str) -> Task | None:
+        return self._tasks.get(task_id)
+
+    def visible_ids(self) -> list[str]:
+        return list(self._order)
+
+    def set_tasks(self, tasks: Iterable[Task], *, mark_new: bool = True) -> bool:
+        """Show `tasks` (in the given order), diffing by id. Returns whether anything changed.
+
+        A task with an id seen twice keeps its first occurrence: a duplicated id from
+        the server must not make two rows that act on one task.
+        """
+        incoming: dict[str, Task] = {}
+        for task in tasks:
+            incoming.setdefault(task.id, task)
+        new_all = list(incoming)
+        if new_all == self._all and all(incoming[i] == self._tasks.get(i) for i in new_all):
+            return False
+        previous_id = self.current.id if self.current else None
+        previous_index = self.cursor
+        for task_id, task in incoming.items():
+            old = self._tasks.get(task_id)
+            if old is None or old != task:
+                self._invalidate(task_id)
+                self._haystack[task_id] = f"{task.id} {task.type} {task.description}".casefold()
+            if old is None and mark_new and self._loaded_once and task_id not in self._seen:
+                self.new_ids.add(task_id)
+        for gone in self._tasks.keys() - incoming.keys():
+            self._haystack.pop(gone, None)
+            self.new_ids.discard(gone)
+        self._tasks = incoming
+        self._all = new_all
+        self._loaded_once = True
+        self._apply_filter(previous_id, previous_index)
+        return True
+
+    def set_filter(self, text: str) -> None:
+        """Show only tasks whose id, type or description contains `text` (any case)."""
+        folded = text.casefold().strip()
+        if folded == self._filter:
+            return
+        previous_id = self.current.id if self.current else None
+        self._filter = folded
+        self._apply_filter(previous_id, 0)
+
+    @property
+    def filter_text(self) -> str:
+        return self._filter
+
+    def _apply_filter(self, keep_id: str | None, fallback_index: int) -> None:
+        if self._filter:
+            needle = self._filter
+            self._order = [i for i in self._all if needle in self._haystack[i]]
+        else:
+            self._order = list(self._all)
+        index = {task_id: n for n, task_id in enumerate(self._order)}
+        if keep_id is not None and keep_id in index:
+            target = index[keep_id]
+        else:
+            # The task under the cursor went away: its neighbour takes its place.
+            target = min(fallback_index, len(self._order) - 1)
+        self.virtual_size = Size(self.size.width, len(self._order))
+        self._cache.clear()
+        self.move_to(max(target, 0))
+        self.refresh()
+
+    def mark_busy(self, task_id: str, label: str | None) -> None:
+        if label is None:
+            self.busy.pop(task_id, None)
+        else:
+            self.busy[task_id] = label
+            self.errors.pop(task_id, None)
+        self.refresh_task(task_id)
+
+    def mark_error(self, task_id: str, message: str | None) -> None:
+        if message is None:
+            self.errors.pop(task_id, None)
+        else:
+            self.errors[task_id] = message
+        self.refresh_task(task_id)
+
+    def refresh_task(self, task_id: str) -> None:
+        self._invalidate(task_id)
+        try:
+            line = self._order.index(task_id)
+        except ValueError:
+            return
+        self.refresh_line(line - self.scroll_offset.y)
+
+    def select(self, task_id: str) -> bool:
+        """Put the cursor on `task_id`, if it is shown."""
+        try:
+            line = self._order.index(task_id)
+        except ValueError:
+            return False
+        self.move_to(line)
+        return True
+
+    def next_index_after(self, task_id: str, skip: set[str]) -> int | None:
+        """The line of the next task after `task_id` that is not in `skip` (wrapping up)."""
+        try:
+            start = self._order.index(task_id)
+        except ValueError:
+            return None
+        for line in range(start + 1, len(self._order)):
+            if self._order[line] not in skip:
+                return line
+        for line in range(start - 1, -1, -1):
+            if self._order[line] not in skip:
+                return line
+        return None
+
+    def _invalidate(self, task_id: str) -> None:
+        for key in [key for key in self._cache.keys() if key[0] == task_id]:
+            self._cache.discard(key)
+
+    # -- cursor ----------------------------------------------------------------------
+
+    def move_to(self, line: int) -> None:
+        if not self._order:
+            self.cursor = 0
+        else:
+            self.cursor = max(0, min(line, len(self._order) - 1))
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        task = self.current
+        if task is not None:
+            self._seen.add(task.id)
+            if task.id in self.new_ids:
+                self.new_ids.discard(task.id)
+                self._invalidate(task.id)
+        self.scroll_to_region_line(new)
+        self.refresh_line(old - self.scroll_offset.y)
+        self.refresh_line(new - self.scroll_offset.y)
+        task_id = task.id if task else None
+        if task_id != self._last_highlighted or task is None:
+            self._last_highlighted = task_id
+            self.post_message(self.Highlighted(self, task))
+
+    def scroll_to_region_line(self, line: int) -> None:
+        height = self.scrollable_content_region.height or 1
+        top = self.scroll_offset.y
+        if line < top:
+            self.scroll_to(y=line, animate=False)
+        elif line >= top + height:
+            self.scroll_to(y=line - height + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        self.move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        height = max(1, self.scrollable_content_region.height - 1)
+        self.move_to(self.cursor + direction * height)
+
+    def action_jump(self, line: int) -> None:
+        self.move_to(line if line >= 0 else len(self._order) - 1)
+
+    async def _on_click(self, event: events.Click) -> None:
+        line = self.scroll_offset.y + event.y
+        if 0 <= line < len(self._order):
+            self.move_to(line)
+
+    def on_focus(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._order))
+        self._cache.clear()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    # -- rendering -------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        line = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        if not 0 <= line < len(self._order):
+            return Strip.blank(width, self.rich_style)
+        task_id = self._order[line]
+        is_cursor = line == self.cursor
+        key = (task_id, width, is_cursor, self.has_focus)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._render_task(self._tasks[task_id], width, is_cursor)
+            self._cache[key] = strip
+        return strip
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"task-table--{name}", partial=True)
+
+    def _render_task(self, task: Task, width: int, is_cursor: bool) -> Strip:
+        base = self.rich_style
+        busy = self.busy.get(task.id)
+        error = self.errors.get(task.id)
+        mark, status_class = STATUS_MARKS.get(task.status, ("?", "unknown"))
+        status_style = self._style(status_class)
+        if busy:
+            mark, status_style = "…", self._style("busy")
+        elif error:
+            mark, status_style = "!", self._style("error")
+        new = "+" if task.id in self.new_ids else " "
+        description = task.description or "(no description)"
+        age = busy or error or format_age(task.created_at)
+        age_width = max(AGE_WIDTH, min(len(age), 28)) if (busy or error) else AGE_WIDTH
+        desc_width = max(1, width - 2 - 2 - TYPE_WIDTH - 1 - age_width - 1)
+        row = Text(no_wrap=True, end="")
+        row.append(new, self._style("new"))
+        row.append(mark + " ", status_style)
+        row.append(" ")
+        type_text = _fit(str(task.type), TYPE_WIDTH)
+        type_text.stylize_before(self._style("type"))
+        row.append_text(type_text)
+        row.append(" ")
+        row.append_text(_fit(description, desc_width))
+        row.append(" ")
+        age_text = _fit(age, age_width) if len(age) > age_width else Text(age.rjust(age_width))
+        age_text.stylize_before(self._style("busy" if busy else "error" if error else "age"))
+        row.append_text(age_text)
+        row.append(" ")
+        row.stylize_before(base)
+        if is_cursor:
+            row.stylize(self._style("cursor" if self.has_focus else "cursor-blurred"))
+        segments = list(row.render(self.app.console))
+        return Strip(Segment.adjust_line_length(segments, width, style=base), width)

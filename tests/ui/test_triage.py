@@ -1,0 +1,200 @@
+"""The triage workflow, driven with the pilot against the local service over HTTP."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Tabs
+
+from lexi_tui.ui.chat_panel import ChatPanel, TaskCard
+from lexi_tui.ui.confirm_dialog import ConfirmDialog
+from lexi_tui.ui.dismiss_dialog import DismissDialog
+from lexi_tui.ui.main_screen import MainScreen
+from lexi_tui.ui.status_bar import StatusBar
+
+from .conftest import PENDING_IDS, admin_task, make_app, make_service, wait_for
+
+
+def main(app) -> MainScreen:
+    screen = app.screen
+    assert isinstance(screen, MainScreen), f"expected the main screen, got {screen!r}"
+    return screen
+
+
+async def loaded(pilot) -> MainScreen:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.fetched_at is not None)
+    return main(pilot.app)
+
+
+async def test_opens_on_pending_with_counts_and_navigates(service) -> None:
+    app = make_app(service)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.view == "pending"
+        assert screen.query_one(Tabs).active == "view-pending"
+        assert screen.table.visible_ids() == PENDING_IDS
+        assert str(screen.query_one("#view-pending").label) == f"Pending {len(PENDING_IDS)}"
+        assert screen.table.current.id == PENDING_IDS[0]
+        assert screen.detail.task.id == PENDING_IDS[0]
+        await pilot.press("down", "down")
+        assert screen.table.current.id == PENDING_IDS[2]
+        assert screen.detail.task.id == PENDING_IDS[2]
+        await wait_for(pilot, lambda: any('"lifecycle_stage"' in line for line in screen.detail.json_view.lines))
+        await pilot.press("3")  # The completed view, fetched on demand.
+        await wait_for(pilot, lambda: screen.view == "completed" and screen.table.task_count == 1)
+        assert screen.table.current.status == "completed"
+        await pilot.press("1")
+        assert screen.table.current.id == PENDING_IDS[0]
+
+
+async def test_approve_advances_and_the_task_completes(service) -> None:
+    app = make_app(service, refresh_interval=1)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        screen = await loaded(pilot)
+        first = PENDING_IDS[0]
+        await pilot.press("a")
+        assert screen.table.current.id == PENDING_IDS[1]  # Auto-advance, at once.
+        await wait_for(pilot, lambda: first not in screen.table.visible_ids())
+        assert admin_task(service, first)["status"] in ("approved", "completed")
+        # Live refresh follows the executing task until it completes, then says so.
+        await wait_for(pilot, lambda: not screen.executing, timeout=8)
+        assert admin_task(service, first)["status"] == "completed"
+        titles = [n.title for n in app._notifications]
+        assert "Task completed" in titles
+
+
+async def test_campaign_start_asks_first(service) -> None:
+    app = make_app(service)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("down")
+        campaign = screen.table.current
+        assert campaign.type == "campaign_start"
+        await pilot.press("a")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        assert admin_task(service, campaign.id)["status"] == "pending"
+        await pilot.press("a")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: admin_task(service, campaign.id)["status"] != "pending")
+
+
+async def test_double_press_sends_one_approval() -> None:
+    with make_service(latency_ms=(300, 300)) as service:
+        app = make_app(service)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await loaded(pilot)
+            last = PENDING_IDS[-1]
+            await pilot.press("G")  # The last task: the cursor cannot advance past it.
+            assert screen.table.current.id == last
+            await pilot.press("a", "a", "a")
+            await wait_for(pilot, lambda: last not in screen.table.visible_ids())
+        record = admin_task(service, last)
+    assert record["approve_count"] == 1
+
+
+async def test_dismiss_with_a_preset_and_with_free_text(service) -> None:
+    app = make_app(service)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        first, second = PENDING_IDS[0], PENDING_IDS[1]
+        await pilot.press("d")
+        assert isinstance(app.screen, DismissDialog)
+        await pilot.press("2", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_for(pilot, lambda: first not in screen.table.visible_ids())
+        assert admin_task(service, first)["reason"] == "manual_execution"
+        assert screen.table.current.id == second
+        await pilot.press("d", "6")
+        await pilot.press(*"wrong city")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        record = admin_task(service, second)
+    assert record["status"] == "dismissed" and record["reason"] == "wrong city"
+
+
+async def test_failed_dismiss_keeps_the_text_and_retries() -> None:
+    with make_service() as service:
+        app = make_app(service)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await loaded(pilot)
+            target = screen.table.current.id
+            await pilot.press("d", "6", *"keep me")
+            service.stop()  # The service goes away before Enter.
+            await pilot.press("enter")
+            dialog = app.screen
+            assert isinstance(dialog, DismissDialog)
+            await wait_for(pilot, lambda: not dialog.sending)
+            assert dialog.query_one("#reason-text", Input).value == "keep me"
+            assert "Not dismissed" in str(dialog.query_one("#dismiss-status").render())
+            service.start()  # ...and comes back: Enter tries again.
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), timeout=8)
+        record = admin_task(service, target)
+    assert record["reason"] == "keep me" and record["dismiss_count"] == 1
+
+
+async def test_chat_proposes_a_task_that_is_approved_from_the_chat(service) -> None:
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("c")
+        chat = screen.query_one(ChatPanel)
+        assert chat.display
+        await pilot.press(*"Find 50 CEOs at law firms in California")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(chat.query(TaskCard)) == 1)
+        card = chat.query_one(TaskCard)
+        assert chat.conversation_id
+        # The new task is selected in the list.
+        await wait_for(pilot, lambda: screen.table.current is not None and screen.table.current.id == card.task_id)
+        await pilot.click("#card-approve")
+        await wait_for(pilot, lambda: admin_task(service, card.task_id)["status"] != "pending")
+        await wait_for(pilot, lambda: card.has_class("-done"))
+        conversation = chat.conversation_id
+        await pilot.press(*"thanks")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(chat.query(".chat-lexi")) == 2)
+        assert chat.conversation_id == conversation
+
+
+async def test_429_backs_off_and_says_so() -> None:
+    with make_service(rate_limit=2) as service:
+        app = make_app(service)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await loaded(pilot)  # One call.
+            await pilot.press("r")  # Two.
+            await wait_for(pilot, lambda: not screen.refreshing)
+            await pilot.press("r")  # Three: 429.
+            bar = screen.query_one(StatusBar)
+            await wait_for(pilot, lambda: bar.connection == "rate-limited")
+            assert "until" in bar.detail
+            assert screen.retry_at is not None and screen._timer is not None
+
+
+async def test_service_going_away_and_coming_back() -> None:
+    with make_service() as service:
+        app = make_app(service)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await loaded(pilot)
+            bar = screen.query_one(StatusBar)
+            service.stop()
+            await pilot.press("r")
+            await wait_for(pilot, lambda: bar.connection == "offline")
+            assert "retrying" in bar.detail
+            assert screen.table.task_count == len(PENDING_IDS)  # The last data stays visible.
+            service.start()
+            await wait_for(pilot, lambda: not screen.refreshing)
+            await pilot.press("r")
+            await wait_for(pilot, lambda: bar.connection == "online")
+
+
+async def test_filter_narrows_and_escape_clears(service) -> None:
+    app = make_app(service)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("slash", *"texas")
+        assert screen.table.task_count == 1
+        assert "Texas" in screen.table.current.description
+        await pilot.press("enter")
+        assert screen.table.has_focus
+        await pilot.press("escape")
+        assert screen.table.task_count == len(PENDING_IDS)

@@ -21,7 +21,7 @@ from lexi_tui.api.errors import LexiError
 from lexi_tui.api.models import ChatReply
 
 
-class TaskCard(Horizontal):
+class TaskCard(Vertical):
     """A task a reply proposed, with approve and dismiss buttons."""
 
     def __init__(self, task_id: str, summary: str) -> None:
@@ -31,8 +31,9 @@ class TaskCard(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"Needs approval: {self._summary}"), classes="task-card-text")
-        yield Button("Approve", variant="success", id="card-approve", compact=True)
-        yield Button("Dismiss", variant="error", id="card-dismiss", compact=True)
+        with Horizontal(classes="task-card-buttons"):
+            yield Button("Approve", variant="success", id="card-approve", compact=True)
+            yield Button("Dismiss", variant="error", id="card-dismiss", compact=True)
 
     def set_state(self, state: str) -> None:
         """Show the outcome in place of the buttons once the task was acted on."""
@@ -126,14 +127,18 @@ class ChatPanel(Vertical):
             card = TaskCard(reply.task_id, reply.response.split("\n", 1)[0][:120])
             self.query_one("#chat-log", VerticalScroll).mount(card)
             self.post_message(self.TaskProposed(reply.task_id))
-        self.query_one("#chat-log", VerticalScroll).scroll_end(animate=False)
+        self._scroll_to_end()
 
     def _add(self, who: str, text: str) -> None:
         prefix = {"user": "You", "lexi": "Lexi", "error": "!"}[who]
         body = Text.assemble((f"{prefix}: ", "bold"), text)
         log = self.query_one("#chat-log", VerticalScroll)
         log.mount(Static(body, classes=f"chat-message chat-{who}"))
-        log.scroll_end(animate=False)
+        self._scroll_to_end()
+
+    def _scroll_to_end(self) -> None:
+        log = self.query_one("#chat-log", VerticalScroll)
+        self.call_after_refresh(log.scroll_end, animate=False)
 
     def card_for(self, task_id: str) -> TaskCard | None:
         for card in self.query(TaskCard):
@@ -143,12 +148,13 @@ class ChatPanel(Vertical):
 
     @on(Button.Pressed, "#card-approve")
     def _card_approve(self, event: Button.Pressed) -> None:
-        card = event.button.parent
-        if isinstance(card, TaskCard):
+        card = next((node for node in event.button.ancestors if isinstance(node, TaskCard)), None)
+        if card is not None:
             self.post_message(self.ActOnTask(card.task_id, "approve"))
+            self.focus_input()  # Keys typed next belong to the conversation, not the list.
 
     @on(Button.Pressed, "#card-dismiss")
     def _card_dismiss(self, event: Button.Pressed) -> None:
-        card = event.button.parent
-        if isinstance(card, TaskCard):
+        card = next((node for node in event.button.ancestors if isinstance(node, TaskCard)), None)
+        if card is not None:
             self.post_message(self.ActOnTask(card.task_id, "dismiss"))

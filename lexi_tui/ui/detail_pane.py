@@ -47,7 +47,7 @@ class TaskDetail(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.task: Task | None = None
+        self.shown: Task | None = None
         self.border_title = "Details"
 
     def compose(self) -> ComposeResult:
@@ -60,10 +60,10 @@ class TaskDetail(Vertical):
 
     def show(self, task: Task | None, *, note: str | None = None) -> None:
         """Show `task`; a task equal to the one shown is not re-rendered."""
-        if task is not None and task == self.task and task.metadata == getattr(self.task, "metadata", None):
+        if task is not None and task == self.shown and task.metadata == getattr(self.shown, "metadata", None):
             self._show_fields(task, note)
             return
-        self.task = task
+        self.shown = task
         self._show_fields(task, note)
         if task is None:
             self.json_view.show_note("(no task selected)")

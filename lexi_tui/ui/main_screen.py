@@ -345,7 +345,7 @@ class MainScreen(Screen[None]):
         task = self.table.current
         if task is None:
             return
-        text = self.detail.json_view.plain_text if self.detail.task is task else ""
+        text = self.detail.json_view.plain_text if self.detail.shown is task else ""
         if not text:
             import json
 

@@ -1,56 +1,16 @@
-"""Fixtures for driving the app with Textual's pilot against the local service."""
+"""Fixtures for the pilot tests: a fresh local service per test, on loopback."""
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Iterator
 
-import httpx
 import pytest
+from ui_support import make_service
 
-from lexi_tui.server.options import ServerOptions
-from lexi_tui.server.runner import RunningServer, start_server
-from lexi_tui.ui.app import AppSettings, LexiApp
-
-KEY = "wbk_uitest_00000000000000c0de"
-FIXTURE_TASKS: list[dict[str, Any]] = json.loads(
-    (Path(__file__).parent.parent / "fixtures" / "tasks.json").read_text(encoding="utf-8")
-)
-PENDING_IDS = [t["id"] for t in FIXTURE_TASKS if t["status"] == "pending"]
-
-
-def make_service(**overrides: Any) -> RunningServer:
-    options: dict[str, Any] = dict(
-        keys=(KEY,), tasks=tuple(FIXTURE_TASKS), exec_delay=0.0, failure_rate=0.0, admin=True
-    )
-    options.update(overrides)
-    return start_server(ServerOptions(**options))
+from lexi_tui.server.runner import RunningServer
 
 
 @pytest.fixture
 def service() -> Iterator[RunningServer]:
     with make_service() as server:
         yield server
-
-
-def make_app(server: RunningServer, **overrides: Any) -> LexiApp:
-    settings: dict[str, Any] = dict(
-        profile="test", base_url=server.base_url, api_key=KEY, use_keyring=False, refresh_interval=0, read_retries=0
-    )
-    settings.update(overrides)
-    return LexiApp(AppSettings(**settings))
-
-
-def admin_task(server: RunningServer, task_id: str) -> dict[str, Any]:
-    """The service's own record of a task: the judge of what was applied."""
-    return httpx.get(f"{server.root_url}/_admin/tasks/{task_id}", timeout=5).json()["data"]
-
-
-async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)

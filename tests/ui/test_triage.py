@@ -10,7 +10,7 @@ from lexi_tui.ui.dismiss_dialog import DismissDialog
 from lexi_tui.ui.main_screen import MainScreen
 from lexi_tui.ui.status_bar import StatusBar
 
-from .conftest import PENDING_IDS, admin_task, make_app, make_service, wait_for
+from ui_support import PENDING_IDS, admin_task, make_app, make_service, restart, wait_for
 
 
 def main(app) -> MainScreen:
@@ -33,10 +33,10 @@ async def test_opens_on_pending_with_counts_and_navigates(service) -> None:
         assert screen.table.visible_ids() == PENDING_IDS
         assert str(screen.query_one("#view-pending").label) == f"Pending {len(PENDING_IDS)}"
         assert screen.table.current.id == PENDING_IDS[0]
-        assert screen.detail.task.id == PENDING_IDS[0]
+        assert screen.detail.shown.id == PENDING_IDS[0]
         await pilot.press("down", "down")
         assert screen.table.current.id == PENDING_IDS[2]
-        assert screen.detail.task.id == PENDING_IDS[2]
+        assert screen.detail.shown.id == PENDING_IDS[2]
         await wait_for(pilot, lambda: any('"lifecycle_stage"' in line for line in screen.detail.json_view.lines))
         await pilot.press("3")  # The completed view, fetched on demand.
         await wait_for(pilot, lambda: screen.view == "completed" and screen.table.task_count == 1)
@@ -111,8 +111,8 @@ async def test_dismiss_with_a_preset_and_with_free_text(service) -> None:
     assert record["status"] == "dismissed" and record["reason"] == "wrong city"
 
 
-async def test_failed_dismiss_keeps_the_text_and_retries() -> None:
-    with make_service() as service:
+async def test_failed_dismiss_keeps_the_text_and_retries(tmp_path) -> None:
+    with make_service(db_path=str(tmp_path / "lexi.db")) as service:
         app = make_app(service)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await loaded(pilot)
@@ -125,10 +125,10 @@ async def test_failed_dismiss_keeps_the_text_and_retries() -> None:
             await wait_for(pilot, lambda: not dialog.sending)
             assert dialog.query_one("#reason-text", Input).value == "keep me"
             assert "Not dismissed" in str(dialog.query_one("#dismiss-status").render())
-            service.start()  # ...and comes back: Enter tries again.
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), timeout=8)
-        record = admin_task(service, target)
+            with restart(service) as back:  # ...and comes back: Enter tries again.
+                await pilot.press("enter")
+                await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), timeout=8)
+                record = admin_task(back, target)
     assert record["reason"] == "keep me" and record["dismiss_count"] == 1
 
 
@@ -170,8 +170,8 @@ async def test_429_backs_off_and_says_so() -> None:
             assert screen.retry_at is not None and screen._timer is not None
 
 
-async def test_service_going_away_and_coming_back() -> None:
-    with make_service() as service:
+async def test_service_going_away_and_coming_back(tmp_path) -> None:
+    with make_service(db_path=str(tmp_path / "lexi.db")) as service:
         app = make_app(service)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await loaded(pilot)
@@ -181,10 +181,10 @@ async def test_service_going_away_and_coming_back() -> None:
             await wait_for(pilot, lambda: bar.connection == "offline")
             assert "retrying" in bar.detail
             assert screen.table.task_count == len(PENDING_IDS)  # The last data stays visible.
-            service.start()
-            await wait_for(pilot, lambda: not screen.refreshing)
-            await pilot.press("r")
-            await wait_for(pilot, lambda: bar.connection == "online")
+            with restart(service):
+                await wait_for(pilot, lambda: not screen.refreshing)
+                await pilot.press("r")
+                await wait_for(pilot, lambda: bar.connection == "online")
 
 
 async def test_filter_narrows_and_escape_clears(service) -> None:

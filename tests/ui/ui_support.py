@@ -1,0 +1,56 @@
+"""Helpers for driving the app with Textual's pilot against the local service."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+from lexi_tui.server.options import ServerOptions
+from lexi_tui.server.runner import RunningServer, start_server
+from lexi_tui.ui.app import AppSettings, LexiApp
+
+KEY = "wbk_uitest_00000000000000c0de"
+FIXTURE_TASKS: list[dict[str, Any]] = json.loads(
+    (Path(__file__).parent.parent / "fixtures" / "tasks.json").read_text(encoding="utf-8")
+)
+PENDING_IDS = [t["id"] for t in FIXTURE_TASKS if t["status"] == "pending"]
+
+
+def make_service(**overrides: Any) -> RunningServer:
+    options: dict[str, Any] = dict(
+        keys=(KEY,), tasks=tuple(FIXTURE_TASKS), exec_delay=0.0, failure_rate=0.0, admin=True
+    )
+    options.update(overrides)
+    return start_server(ServerOptions(**options))
+
+
+def restart(server: RunningServer) -> RunningServer:
+    """Start the stopped `server` again on the same port and database (tasks kept)."""
+    assert server.options.db_path, "restartable services need a database file"
+    return start_server(dataclasses.replace(server.options, port=server.port, tasks=None, seed_tasks=0))
+
+
+def make_app(server: RunningServer, **overrides: Any) -> LexiApp:
+    settings: dict[str, Any] = dict(
+        profile="test", base_url=server.base_url, api_key=KEY, use_keyring=False, refresh_interval=0, read_retries=0
+    )
+    settings.update(overrides)
+    return LexiApp(AppSettings(**settings))
+
+
+def admin_task(server: RunningServer, task_id: str) -> dict[str, Any]:
+    """The service's own record of a task: the judge of what was applied."""
+    return httpx.get(f"{server.root_url}/_admin/tasks/{task_id}", timeout=5).json()["data"]
+
+
+async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)

@@ -60,9 +60,10 @@ class LexiApp(App[None]):
     TITLE = "lexi-tui"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("question_mark,f1", "help", "Help", id="app.help"),
-        Binding("ctrl+t", "toggle_light", "Light/dark", show=False, id="app.toggle_theme"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit lexi-tui"),
+        Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="This help"),
+        Binding("ctrl+t", "toggle_light", "Light/dark", show=False, id="app.toggle_theme",
+                tooltip="Switch between the light and the dark theme"),
     ]
 
     def __init__(self, settings: AppSettings | None = None) -> None:

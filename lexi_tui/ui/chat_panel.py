@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
 from lexi_tui.api.errors import LexiError
-from lexi_tui.api.models import ChatReply
+from lexi_tui.api.models import ChatReply, Task
 
 
 class TaskCard(Vertical):
@@ -34,6 +34,11 @@ class TaskCard(Vertical):
         with Horizontal(classes="task-card-buttons"):
             yield Button("Approve", variant="success", id="card-approve", compact=True)
             yield Button("Dismiss", variant="error", id="card-dismiss", compact=True)
+
+    def describe(self, task: Task) -> None:
+        """Show the task's own description once the list has it (the reply may be chatty)."""
+        self._summary = f"{task.type}: {task.description}"
+        self.query_one(".task-card-text", Static).update(Text(f"Needs approval: {self._summary}"))
 
     def set_state(self, state: str) -> None:
         """Show the outcome in place of the buttons once the task was acted on."""

@@ -32,8 +32,8 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Label(self._title, classes="dialog-title")
             yield Static(self._body, classes="dialog-subject")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{self._yes}  y", variant="warning", id="yes")
-                yield Button("Cancel  n", id="no")
+                yield Button(f"{self._yes}  y", variant="warning", id="yes", compact=True)
+                yield Button("Cancel  n", id="no", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()  # The safe answer has focus.

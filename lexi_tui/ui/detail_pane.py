@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -73,19 +72,25 @@ class TaskDetail(Vertical):
             self.json_view.show(task.metadata)
 
     def _show_fields(self, task: Task | None, note: str | None) -> None:
+        """Description first (what a person decides on), then type, status, time and id.
+
+        Three lines, so the metadata keeps most of the pane even at 80x24.
+        """
         fields = self.query_one("#detail-fields", Static)
         if task is None:
             fields.update(Text("No task selected.", style="dim"))
             return
         mark, _ = STATUS_MARKS.get(task.status, ("?", "unknown"))
-        table = Table.grid(padding=(0, 1))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column(overflow="fold")
-        table.add_row("ID", Text(task.id or "(none)"))
-        table.add_row("Type", Text(str(task.type) + ("" if task.type.is_known else "  (unknown type)")))
-        table.add_row("Status", Text(f"{mark} {task.status}" + ("" if task.status.is_known else "  (unknown status)")))
-        table.add_row("Created", Text(describe_time(task.created_at)))
-        table.add_row("Description", Text(task.description or "(no description)"))
+        text = Text()
+        text.append(task.description or "(no description)", style="bold")
+        text.append("\n")
+        text.append(str(task.type) + ("" if task.type.is_known else " (unknown type)"), style="italic")
+        text.append(f"  {mark} {task.status}" + ("" if task.status.is_known else " (unknown status)"))
+        text.append(f"  {describe_time(task.created_at)}", style="dim")
+        text.append("\n")
+        text.append("ID ", style="dim")
+        text.append(task.id or "(none)")
         if note:
-            table.add_row("Note", Text(note, style="italic"))
-        fields.update(table)
+            text.append("\n")
+            text.append(note, style="italic")
+        fields.update(text)

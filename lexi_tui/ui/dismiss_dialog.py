@@ -55,11 +55,11 @@ class DismissDialog(ModalScreen[str | None]):
                 ),
                 id="reasons",
             )
-            yield Input(placeholder="6  Other reason (free text; overrides the choice above)", id="reason-text")
+            yield Input(placeholder="6  Other reason (free text; overrides the choice above)", id="reason-text", compact=True)
             yield Static("", id="dismiss-status")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Dismiss  ⏎", variant="error", id="send")
-                yield Button("Cancel  esc", id="cancel")
+                yield Button("Dismiss  ⏎", variant="error", id="send", compact=True)
+                yield Button("Cancel  esc", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#reasons", OptionList).focus()

@@ -37,7 +37,7 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(Text(title, style="bold underline"), "", "")
             for binding in bindings:
                 keys = self._keymap.get(binding.id or "", binding.key)
-                table.add_row(Text(format_keys(keys)), Text(binding.description or binding.action), Text(binding.id or ""))
+                table.add_row(Text(format_keys(keys)), Text(binding.tooltip or binding.description or binding.action), Text(binding.id or ""))
             table.add_row("", "", "")
         with VerticalScroll(id="dialog", classes="dialog help"):
             yield Label("Keys", classes="dialog-title")

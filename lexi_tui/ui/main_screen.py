@@ -51,7 +51,11 @@ def result_summary(task: Task) -> str:
     if isinstance(value, dict):
         if isinstance(value.get("message"), str):
             return value["message"]
-        return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items() if isinstance(v, (str, int, float)))
+        return ", ".join(
+            f"{k.replace('_', ' ')} {v}"
+            for k, v in value.items()
+            if isinstance(v, (str, int, float)) and not k.endswith("_id")  # Ids are noise in a toast.
+        )
     return str(value) if value is not None else ""
 
 
@@ -59,22 +63,30 @@ class MainScreen(Screen[None]):
     """Clear the approval queue from the keyboard."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "approve", "Approve", id="task.approve"),
-        Binding("d", "dismiss_task", "Dismiss", id="task.dismiss"),
-        Binding("c", "chat", "Chat", id="chat.open"),
-        Binding("slash", "filter", "Filter", id="list.filter"),
-        Binding("r", "refresh", "Refresh", id="list.refresh"),
-        Binding("y", "copy_id", "Copy id", show=False, id="task.copy_id"),
-        Binding("Y", "copy_json", "Copy JSON", show=False, id="task.copy_json"),
-        Binding("enter", "open_detail", "Metadata", show=False, id="task.open_detail"),
-        Binding("escape", "back", "Back", show=False, id="screen.back"),
-        Binding("1", "view('pending')", "Pending", show=False, id="view.pending"),
-        Binding("2", "view('approved')", "Approved", show=False, id="view.approved"),
-        Binding("3", "view('completed')", "Completed", show=False, id="view.completed"),
-        Binding("4", "view('dismissed')", "Dismissed", show=False, id="view.dismissed"),
-        Binding("5", "view('failed')", "Failed", show=False, id="view.failed"),
-        Binding("right_square_bracket", "cycle_view(1)", "Next view", show=False, id="view.next"),
-        Binding("left_square_bracket", "cycle_view(-1)", "Previous view", show=False, id="view.previous"),
+        Binding("a", "approve", "Approve", id="task.approve",
+                tooltip="Approve the task; the cursor moves to the next pending one"),
+        Binding("d", "dismiss_task", "Dismiss", id="task.dismiss",
+                tooltip="Dismiss the task with a documented reason (1-5) or your own (6)"),
+        Binding("c", "chat", "Chat", id="chat.open", tooltip="Open the chat with Lexi (Esc closes it)"),
+        Binding("slash", "filter", "Filter", id="list.filter",
+                tooltip="Narrow the list as you type (id, type, description); Esc clears"),
+        Binding("r", "refresh", "Refresh", id="list.refresh", tooltip="Fetch the list now"),
+        Binding("y", "copy_id", "Copy id", show=False, id="task.copy_id",
+                tooltip="Copy the task id to the clipboard (OSC 52: works over SSH)"),
+        Binding("Y", "copy_json", "Copy JSON", show=False, id="task.copy_json",
+                tooltip="Copy the metadata JSON to the clipboard (OSC 52)"),
+        Binding("enter", "open_detail", "Metadata", show=False, id="task.open_detail",
+                tooltip="Move focus to the metadata to scroll it; Esc comes back"),
+        Binding("escape", "back", "Back", show=False, id="screen.back",
+                tooltip="Clear the filter, close the chat, or return to the list"),
+        Binding("1", "view('pending')", "Pending", show=False, id="view.pending", tooltip="Show pending tasks"),
+        Binding("2", "view('approved')", "Approved", show=False, id="view.approved", tooltip="Show approved (executing) tasks"),
+        Binding("3", "view('completed')", "Completed", show=False, id="view.completed", tooltip="Show completed tasks"),
+        Binding("4", "view('dismissed')", "Dismissed", show=False, id="view.dismissed", tooltip="Show dismissed tasks"),
+        Binding("5", "view('failed')", "Failed", show=False, id="view.failed", tooltip="Show failed tasks"),
+        Binding("right_square_bracket", "cycle_view(1)", "Next view", show=False, id="view.next", tooltip="Next status view"),
+        Binding("left_square_bracket", "cycle_view(-1)", "Previous view", show=False, id="view.previous",
+                tooltip="Previous status view"),
     ]
 
     def __init__(self, budget: RefreshBudget, confirm_types: tuple[str, ...]) -> None:
@@ -195,8 +207,12 @@ class MainScreen(Screen[None]):
         self.fetched_at = time.time()
         self._set_connection("online")
         self._update_clock()
-        if self._select_after_refresh and self.table.select(self._select_after_refresh):
+        proposed = self._select_after_refresh
+        if proposed and self.table.select(proposed):
             self._select_after_refresh = None
+            card = self.chat.card_for(proposed)
+            if card is not None and self.table.current is not None:
+                card.describe(self.table.current)
         self._schedule(self.budget.delay(api.rate_limit, calls=max(calls, 1)) if self.budget.enabled else None)
 
     async def _follow_executing(self) -> int:

@@ -63,12 +63,12 @@ class TaskTable(ScrollView, can_focus=True):
     """The scrolling list of tasks in the current view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor(-1)", "Up", show=False, id="list.up"),
-        Binding("down,j", "cursor(1)", "Down", show=False, id="list.down"),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="list.up", tooltip="Previous task"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="list.down", tooltip="Next task"),
         Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, id="list.page_up"),
         Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="list.page_down"),
-        Binding("home,g", "jump(0)", "First", show=False, id="list.first"),
-        Binding("end,G", "jump(-1)", "Last", show=False, id="list.last"),
+        Binding("home,g", "jump(0)", "First", show=False, id="list.first", tooltip="First task"),
+        Binding("end,G", "jump(-1)", "Last", show=False, id="list.last", tooltip="Last task"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--refresh", type=float, metavar="SECONDS", help="live refresh interval (0 = off)")
     parser.add_argument("--theme", help="Textual theme, e.g. textual-dark, textual-light, nord")
+    parser.add_argument("--exit-after-load", action="store_true", help=argparse.SUPPRESS)  # benchmarks/
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     # Listed for --help only: main() hands `serve` to the server's own parser, so the
@@ -99,6 +100,7 @@ def run_app(args: argparse.Namespace, config, profile) -> int:  # noqa: ANN001 -
         confirm_types=tuple(config.confirm_types),
         keymap=dict(config.keymap),
         theme=args.theme or config.theme,
+        exit_after_load=args.exit_after_load,
     )
     if not args.demo:
         LexiApp(settings).run()

@@ -42,6 +42,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 # Bodies above this size are decoded in a thread so a 10,000-task list or a 1 MB
 # metadata object never stalls the event loop the UI runs on.
 _THREAD_DECODE_BYTES = 128 * 1024
+_THREAD_PARSE_TASKS = 500
 _INVALID = object()
 
 
@@ -127,6 +128,10 @@ class LexiClient:
     async def list_tasks(self, status: TaskStatus | str = TaskStatus.PENDING) -> list[Task]:
         """`GET /v1/lexi/tasks?status=...`: the tasks in one status, newest first."""
         body = await self._read("GET", "/v1/lexi/tasks", params={"status": str(status)})
+        tasks = body.get("data", {}).get("tasks")
+        if isinstance(tasks, list) and len(tasks) > _THREAD_PARSE_TASKS:
+            # Building 10,000 models takes tens of milliseconds: off the event loop.
+            return await asyncio.to_thread(parse_task_list, body)
         return parse_task_list(body)
 
     async def approve(self, task_id: str) -> ApproveResult:

@@ -51,6 +51,8 @@ class AppSettings:
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str = "textual-dark"
     read_retries: int = 2
+    exit_after_load: bool = False
+    """Quit once the first list is painted: the benchmark harness times cold start with it."""
 
 
 class LexiApp(App[None]):

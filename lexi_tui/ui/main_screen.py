@@ -207,6 +207,8 @@ class MainScreen(Screen[None]):
         self.fetched_at = time.time()
         self._set_connection("online")
         self._update_clock()
+        if self.app.settings.exit_after_load:  # type: ignore[attr-defined]
+            self.call_after_refresh(self.app.exit)
         proposed = self._select_after_refresh
         if proposed and self.table.select(proposed):
             self._select_after_refresh = None

@@ -109,3 +109,42 @@ async def test_keys_can_be_remapped_by_binding_id(service) -> None:
         assert admin_task(service, target)["status"] == "pending"
         await pilot.press("x")
         await wait_for(pilot, lambda: admin_task(service, target)["status"] != "pending")
+
+
+async def test_a_one_megabyte_metadata_object_does_not_freeze_the_app(service) -> None:
+    big = {"rows": [{"id": n, "name": f"Contact {n}", "tags": ["a", "b"], "nested": {"depth": {"x": n}}} for n in range(12_000)]}
+    response = httpx.post(
+        f"{service.root_url}/_admin/tasks",
+        json=[{"type": "contact_update", "description": "Huge metadata", "metadata": big}],
+    )
+    assert response.status_code == 201
+    app = make_app(service)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.table.current.description == "Huge metadata"
+        view = screen.detail.json_view
+        await pilot.press("down")  # Keys are answered while the JSON is formatted in a thread.
+        assert screen.table.current.id == PENDING_IDS[0]
+        await pilot.press("up")
+        await wait_for(pilot, lambda: len(view.lines) > 100_000, timeout=15)
+        assert view.virtual_size.height == len(view.lines)
+        await pilot.press("enter", "end")  # Focus the JSON and jump to its end.
+        assert view.scroll_offset.y > 100_000
+
+
+async def test_refresh_waits_while_a_dialog_is_open(service) -> None:
+    app = make_app(service)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("d", "6", *"half typed")
+        dialog = app.screen
+        fetched = screen.fetched_at
+        add_task(service, "Arrives while the dialog is open")
+        screen._tick()  # The live-refresh timer fires under the dialog...
+        await pilot.pause(0.3)
+        assert screen.fetched_at == fetched  # ...and waits.
+        assert app.screen is dialog and dialog.query_one("#reason-text").value == "half typed"
+        assert dialog.focused is dialog.query_one("#reason-text")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen.fetched_at != fetched)  # Caught up once it closed.
+        assert screen.table.task_count == len(PENDING_IDS) + 1

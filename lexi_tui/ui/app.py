@@ -174,6 +174,30 @@ class LexiApp(App[None]):
 
     # -- errors ------------------------------------------------------------------------
 
+    def _handle_exception(self, error: Exception) -> None:
+        self._crash = error
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """Replace Textual's traceback-with-locals (it could show the key) by a report file."""
+        import os
+
+        from rich.text import Text
+
+        from lexi_tui.crash import scrub, write_crash_report
+
+        error = getattr(self, "_crash", None)
+        secrets = [os.environ.get("LEXI_API_KEY", ""), self._api._api_key if self._api else ""]
+        self.bell()
+        summary = scrub(f"{type(error).__name__}: {error}", secrets) if error else "unknown error"
+        try:
+            where = f"A crash report was written to {write_crash_report(error, secrets)}" if error else ""
+        except OSError as problem:
+            where = f"(The crash report could not be written: {problem})"
+        message = Text.assemble(("lexi-tui stopped because of an unexpected error.\n", "bold red"), summary, "\n", where)
+        self._exit_renderables.append(message)
+        self._close_messages_no_wait()
+
     def handle_api_error(self, error: LexiError, *, title: str | None = None) -> None:
         """Show an API error as a person would want it: what, why, and what next."""
         if isinstance(error, InvalidKeyError):

@@ -1,0 +1,233 @@
+"""The ASGI application: gateway middleware around a small Starlette router.
+
+The middleware reproduces what the production gateway does before a function runs — request
+ids, faults, API-key auth, per-key rate limits — in that order, so that every response
+(401, 404, 429, 500 and faulted ones included) carries `X-Request-ID`, and every response to
+an authenticated request carries the X-RateLimit-* headers when limiting is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .admin import admin_routes
+from .faults import FaultInjector, drop_connection
+from .options import GATEWAY_PREFIX, ServerOptions
+from .ratelimit import RateLimiter
+from .records import load_tasks_file, validate_tasks
+from .responses import ApiError, error_body, error_response, send_raw
+from .routes import gateway_routes
+from .seed import generate_tasks
+from .stats import Stats
+from .store import TaskStore
+
+logger = logging.getLogger("lexi_tui.server")
+
+FINISHER_INTERVAL = 0.25  # seconds between background checks for due approved tasks
+
+
+@dataclasses.dataclass
+class Service:
+    """Everything one running instance shares between requests."""
+
+    options: ServerOptions
+    store: TaskStore
+    limiter: RateLimiter
+    faults: FaultInjector
+    stats: Stats
+    permissions: dict[str, bool]
+
+
+def open_service(options: ServerOptions, db_path: str) -> Service:
+    """Open the store and load initial data (`--tasks`, `options.tasks`, `--seed-tasks`).
+
+    Raises records.TaskDataError for a bad tasks file, before anything listens, so the CLI can
+    exit 2 with the message. Tasks whose ids are already in the database are kept as stored.
+    """
+    store = TaskStore(db_path, exec_delay=options.exec_delay, failure_rate=options.failure_rate)
+    try:
+        now = time.time()
+        if options.tasks_file:
+            store.insert(load_tasks_file(options.tasks_file, now))
+        if options.tasks is not None:
+            store.insert(validate_tasks(list(options.tasks), now))
+        if options.seed_tasks:
+            store.insert(generate_tasks(options.seed_tasks, options.random_seed, now, options.exec_delay))
+    except BaseException:
+        store.close()
+        raise
+    return Service(
+        options=options,
+        store=store,
+        limiter=RateLimiter(options.rate_limit, options.rate_window),
+        faults=FaultInjector(options.latency_ms, options.error_rate, options.drop_rate, options.random_seed),
+        stats=Stats(),
+        permissions=options.key_permissions(),
+    )
+
+
+def bearer_key(scope: Scope) -> str | None:
+    """The key from `Authorization: Bearer <key>` (scheme case-insensitive), else None."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, key = value.decode("latin-1").strip().partition(" ")
+            key = key.strip()
+            return key if scheme.lower() == "bearer" and key else None
+    return None
+
+
+class GatewayMiddleware:
+    """Request ids, faults, lazy task completion, auth and rate limits, then the router."""
+
+    def __init__(self, app: ASGIApp, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the gateway steps; every response leaving here gets the collected headers."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        service = self.service
+        path: str = scope["path"]
+        is_admin = service.options.admin and path.startswith("/_admin/")
+        extra: list[tuple[bytes, bytes]] = [(b"x-request-id", f"req_{secrets.token_hex(12)}".encode())]
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                if not is_admin:
+                    service.stats.status(message["status"])
+            await send(message)
+
+        try:
+            if not is_admin:
+                service.stats.request(scope["method"], path)
+                if not await self._apply_faults(receive, send_with_headers):
+                    return
+            if service.store.has_due():
+                await run_in_threadpool(service.store.process_due)
+            if path.startswith(GATEWAY_PREFIX + "/") or path == GATEWAY_PREFIX:
+                if not await self._authorize(scope, extra, send_with_headers):
+                    return
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Route errors were answered (and logged) by _internal_error, which Starlette
+            # re-raises after; swallowing here keeps uvicorn from logging them to stderr.
+            if not started:
+                logger.exception("Unhandled error while serving %s %s", scope.get("method"), path)
+                await send_raw(send_with_headers, 500, error_body("internal_error", "Internal server error"))
+
+    async def _apply_faults(self, receive: Receive, send: Send) -> bool:
+        """Delay, drop or fail the request as configured; True if it should go on normally."""
+        plan = self.service.faults.plan()
+        if plan.delay > 0:
+            await asyncio.sleep(plan.delay)
+        if plan.action == "drop" and await drop_connection(receive):
+            return False
+        if plan.action != "none":
+            status, content_type, body = self.service.faults.next_error()
+            await send_raw(send, status, body, content_type + (b"; charset=utf-8" if status == 502 else b""))
+            return False
+        return True
+
+    async def _authorize(self, scope: Scope, extra: list[tuple[bytes, bytes]], send: Send) -> bool:
+        """401 for a missing/unknown key (not counted), then the rate limit (429, not
+        consuming budget), then 403 for a key without the lexi permission."""
+        service = self.service
+        key = bearer_key(scope)
+        allowed = service.permissions.get(key) if key is not None else None
+        if allowed is None:
+            service.stats.refused("unauthorized")
+            await send_raw(send, 401, error_body("invalid_key", "Invalid API key"),
+                           headers=[(b"www-authenticate", b'Bearer realm="api-gateway"')])
+            return False
+        assert key is not None
+        decision = service.limiter.check(key)
+        service.stats.authenticated(key, rate_limited=decision is not None and not decision.allowed)
+        if decision is not None:
+            extra.extend(decision.headers())
+            if not decision.allowed:
+                seconds = decision.retry_after
+                await send_raw(send, 429, error_body(
+                    "rate_limited", f"Rate limit exceeded. Try again in {seconds} seconds.", {"retry_after": seconds}))
+                return False
+        if not allowed:
+            service.stats.refused("forbidden")
+            await send_raw(send, 403, error_body("insufficient_permissions", "Missing lexi permission"))
+            return False
+        scope.setdefault("state", {})["api_key"] = key
+        return True
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 in the vendor's envelope instead of plain text."""
+    assert isinstance(exc, HTTPException)
+    known = {404: ("not_found", "Not found"), 405: ("method_not_allowed", "Method not allowed")}
+    code, message = known.get(exc.status_code, ("http_error", str(exc.detail)))
+    return Response(error_body(code, message), status_code=exc.status_code, headers=exc.headers,
+                    media_type="application/json")
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """Unexpected exceptions: the gateway's JSON 500, never a plain-text page."""
+    logger.error("Unhandled error while serving %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(error_body("internal_error", "Internal server error"), status_code=500,
+                    media_type="application/json")
+
+
+async def _finisher(service: Service) -> None:
+    """Finish due approved tasks even when no request arrives (the demo just watches)."""
+    while True:
+        await asyncio.sleep(FINISHER_INTERVAL)
+        try:
+            if service.store.has_due():
+                await run_in_threadpool(service.store.process_due)
+        except Exception:  # a closed store during shutdown, a locked file: try again later
+            logger.debug("background completion failed", exc_info=True)
+
+
+def build_app(service: Service) -> ASGIApp:
+    """The complete ASGI app for `service` (gateway routes, plus admin routes with --admin)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(_finisher(service))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    routes: list[BaseRoute] = [Mount(GATEWAY_PREFIX, routes=gateway_routes())]
+    if service.options.admin:
+        routes.extend(admin_routes())
+    starlette_app = Starlette(routes=routes, lifespan=lifespan,
+                              exception_handlers={ApiError: _api_error, HTTPException: _http_error,
+                                                  Exception: _internal_error})
+    starlette_app.state.service = service
+    return GatewayMiddleware(starlette_app, service)
+

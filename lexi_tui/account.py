@@ -33,14 +33,14 @@ EXIT_KEYRING = 3
 EXIT_INTERRUPTED = 130
 
 
-async def check_key(key: str, base_url: str) -> None:
+async def check_key(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:
     """Prove that `key` works on `base_url` by listing the pending tasks.
 
     Raises the client's errors unchanged (InvalidKeyError for 401, PermissionDeniedError
     for 403, TransportError subclasses when unreachable) and ValueError for a string that
     cannot be a key. No retries: a person is waiting, and can simply run login again.
     """
-    async with LexiClient(key, base_url, read_retries=0) as client:
+    async with LexiClient(key, base_url, read_retries=0, ca_bundle=ca_bundle) as client:
         await client.list_tasks("pending")
 
 
@@ -82,7 +82,7 @@ def login_command(
                 file=err,
             )
             return EXIT_USAGE
-        asyncio.run(check_key(key, profile.base_url))
+        asyncio.run(check_key(key, profile.base_url, ca_bundle=profile.ca_bundle))
     except KeyboardInterrupt:
         print("\nCancelled; nothing was stored.", file=err)
         return EXIT_INTERRUPTED

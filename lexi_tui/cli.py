@@ -36,9 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help only: main() hands `serve` to the server's own parser, so the
     # app's start-up never imports the server stack.
     sub.add_parser("serve", help="run the local Lexi-compatible service (lexi-tui serve --help)", add_help=False)
-    login = sub.add_parser("login", help="check an API key and store it in the system keyring")
+    # No --key option: a key on the command line is visible to every user in `ps`.
+    login = sub.add_parser(
+        "login", help="check an API key and store it in the system keyring (reads it masked, or from stdin)"
+    )
     _add_profile_options(login)
-    login.add_argument("--key", help=argparse.SUPPRESS)  # For scripts; prefer stdin.
     logout = sub.add_parser("logout", help="remove the profile's key from the system keyring")
     _add_profile_options(logout)
     return parser
@@ -58,7 +60,9 @@ def _load_profile(args: argparse.Namespace):  # -> tuple[Config, Profile]
     config = load_config(Path(args.config) if getattr(args, "config", None) else None)
     profile = config.profile(getattr(args, "profile", None))
     if getattr(args, "base_url", None):
-        profile = Profile(name=profile.name, base_url=args.base_url, provider=profile.provider)
+        profile = Profile(
+            name=profile.name, base_url=args.base_url, provider=profile.provider, ca_bundle=profile.ca_bundle
+        )
     return config, profile
 
 
@@ -82,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "login":
         from lexi_tui.account import login_command
 
-        return login_command(profile, key=args.key)
+        return login_command(profile)
     if args.command == "logout":
         from lexi_tui.account import logout_command
 
@@ -101,6 +105,7 @@ def run_app(args: argparse.Namespace, config, profile) -> int:  # noqa: ANN001 -
         keymap=dict(config.keymap),
         theme=args.theme or config.theme,
         exit_after_load=args.exit_after_load,
+        ca_bundle=profile.ca_bundle,
     )
     if not args.demo:
         LexiApp(settings).run()

@@ -33,7 +33,7 @@ MIN_REFRESH_INTERVAL = 1.0
 # Profile names become keyring usernames and `--profile` arguments: keep them typeable.
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _TOP_LEVEL_KEYS = ("default_profile", "refresh_interval", "confirm_types", "theme", "profiles", "keymap")
-_PROFILE_KEYS = ("base_url", "provider")
+_PROFILE_KEYS = ("base_url", "provider", "ca_bundle")
 _TOML_POSITION = re.compile(r"at line (\d+), column (\d+)")
 
 
@@ -52,6 +52,8 @@ class Profile:
     name: str
     base_url: str
     provider: str = "lexi"
+    ca_bundle: str | None = None
+    """A PEM file of CA certificates to trust instead of the system's (corporate proxies)."""
 
 
 def _default_profiles() -> dict[str, Profile]:
@@ -118,6 +120,7 @@ provider = "lexi"
 
 # [profiles.staging]
 # base_url = "https://staging.example.com/functions/v1/api-gateway"
+# ca_bundle = "~/corp-root-ca.pem"   # trust a corporate CA (TLS verification stays on)
 
 # Key bindings: binding id = comma-separated keys (Textual key names).
 [keymap]
@@ -238,7 +241,15 @@ def _build(data: dict[str, Any], file: Path) -> Config:
         base_url = _string(table, "base_url", DEFAULT_BASE_URL, fail, prefix=where)
         _check_url(base_url, f"{where}.base_url", fail)
         provider = _string(table, "provider", "lexi", fail, prefix=where)
-        profiles[name] = Profile(name=name, base_url=base_url.rstrip("/"), provider=provider)
+        ca_bundle = _string(table, "ca_bundle", "-", fail, prefix=where) if "ca_bundle" in table else None
+        if ca_bundle is not None and not Path(ca_bundle).expanduser().is_file():
+            raise fail(f"{where}.ca_bundle", f"is not a readable file: {ca_bundle}")
+        profiles[name] = Profile(
+            name=name,
+            base_url=base_url.rstrip("/"),
+            provider=provider,
+            ca_bundle=str(Path(ca_bundle).expanduser()) if ca_bundle else None,
+        )
 
     if default_profile not in profiles:
         raise fail(

@@ -64,7 +64,9 @@ ResponseListener = Callable[[ResponseInfo], None]
 class LexiClient:
     """Async client for the Lexi endpoints of the LeadLex API.
 
-    Use as `async with LexiClient(key) as client:` or call `aclose()` when done. Reads
+    Use as `async with LexiClient(key) as client:` or call `aclose()` when done. TLS is
+    always verified; `ca_bundle` trusts a corporate CA, and the usual `HTTPS_PROXY`,
+    `NO_PROXY` and `SSL_CERT_FILE` variables are honoured. Reads
     (`list_tasks`) are retried with capped, jittered back-off on transport errors and
     5xx answers; writes (`approve`, `dismiss`, `chat`) are never retried here, because
     an ambiguous failure may mean the write was applied: the caller re-reads first.
@@ -77,7 +79,8 @@ class LexiClient:
         *,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         read_retries: int = 2,
-        verify: ssl.SSLContext | str | bool = True,
+        verify: ssl.SSLContext | bool = True,
+        ca_bundle: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not api_key or not api_key.isascii() or not api_key.isprintable() or " " in api_key:
@@ -90,6 +93,9 @@ class LexiClient:
         """The budget as of the latest response that carried rate-limit headers."""
         self.last_request_id: str | None = None
         self._listeners: list[ResponseListener] = []
+        if ca_bundle:
+            # A corporate CA replaces the default trust store; verification stays on.
+            verify = ssl.create_default_context(cafile=ca_bundle)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={

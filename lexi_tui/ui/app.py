@@ -51,6 +51,7 @@ class AppSettings:
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str = "textual-dark"
     read_retries: int = 2
+    ca_bundle: str | None = None
     exit_after_load: bool = False
     """Quit once the first list is painted: the benchmark harness times cold start with it."""
 
@@ -86,7 +87,9 @@ class LexiApp(App[None]):
 
     def _connect(self, key: str) -> None:
         old = self._api
-        self._api = LexiClient(key, self.settings.base_url, read_retries=self.settings.read_retries)
+        self._api = LexiClient(
+            key, self.settings.base_url, read_retries=self.settings.read_retries, ca_bundle=self.settings.ca_bundle
+        )
         self._api.add_listener(self._on_response)
         if old is not None:
             self.run_worker(old.aclose(), group="close")
@@ -149,8 +152,17 @@ class LexiApp(App[None]):
                 self._start(key)
 
         self.push_screen(
-            LoginScreen(self.settings.profile, self.settings.base_url, reason=reason, store=self.settings.use_keyring),
+            self._login_screen(reason),
             done,
+        )
+
+    def _login_screen(self, reason: str | None) -> LoginScreen:
+        return LoginScreen(
+            self.settings.profile,
+            self.settings.base_url,
+            reason=reason,
+            store=self.settings.use_keyring,
+            ca_bundle=self.settings.ca_bundle,
         )
 
     def request_login(self, reason: str) -> None:
@@ -167,10 +179,7 @@ class LexiApp(App[None]):
                 if isinstance(screen, MainScreen):
                     screen.run_refresh()
 
-        self.push_screen(
-            LoginScreen(self.settings.profile, self.settings.base_url, reason=reason, store=self.settings.use_keyring),
-            done,
-        )
+        self.push_screen(self._login_screen(reason), done)
 
     # -- errors ------------------------------------------------------------------------
 

@@ -29,8 +29,11 @@ class LoginScreen(Screen[str | None]):
         Binding("ctrl+q,escape", "quit", "Quit", id="login.quit"),
     ]
 
-    def __init__(self, profile: str, base_url: str, *, reason: str | None = None, store: bool = True) -> None:
+    def __init__(
+        self, profile: str, base_url: str, *, reason: str | None = None, store: bool = True, ca_bundle: str | None = None
+    ) -> None:
         super().__init__()
+        self.ca_bundle = ca_bundle
         self.profile = profile
         self.base_url = base_url
         self.reason = reason
@@ -76,7 +79,7 @@ class LoginScreen(Screen[str | None]):
         from lexi_tui.account import check_key
 
         try:
-            await check_key(key, self.base_url)
+            await check_key(key, self.base_url, ca_bundle=self.ca_bundle)
         except InvalidKeyError:
             self._fail(f"{mask_key(key)} was refused: the key is invalid, revoked or expired.")
             return

@@ -18,12 +18,13 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from lexi_tui.api.client import LexiClient, ResponseInfo
+from lexi_tui.api.client import ResponseInfo
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
 from lexi_tui.budget import RefreshBudget
+from lexi_tui.providers import Provider, create_provider
 from lexi_tui.ui.help_screen import HelpScreen
 from lexi_tui.ui.login_screen import LoginScreen
-from lexi_tui.ui.main_screen import VIEWS, MainScreen
+from lexi_tui.ui.main_screen import MainScreen
 from lexi_tui.ui.status_bar import StatusBar
 from lexi_tui.ui.task_table import TaskTable
 
@@ -42,6 +43,7 @@ class AppSettings:
     """Everything the app needs to start; built by the CLI from flags and config."""
 
     profile: str = "default"
+    provider: str = "lexi"
     base_url: str = "https://data.leadlex.com/functions/v1/api-gateway"
     api_key: str | None = None
     """A key given up front (the demo's); None resolves env, then keyring, then login."""
@@ -72,25 +74,35 @@ class LexiApp(App[None]):
     def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or AppSettings()
-        self._api: LexiClient | None = None
+        self._provider: Provider | None = None
         host = urlsplit(self.settings.base_url).netloc or self.settings.base_url
         self.location = f"{self.settings.profile} @ {host}"
         self.key_problem: str | None = None
 
-    # -- the API client ----------------------------------------------------------------
+    # -- the provider ------------------------------------------------------------------
 
     @property
-    def api(self) -> LexiClient:
-        if self._api is None:
-            raise RuntimeError("The API client is used before a key was resolved")
-        return self._api
+    def provider(self) -> Provider:
+        """The approval system this profile talks to (Lexi, Chamelio)."""
+        if self._provider is None:
+            raise RuntimeError("The provider is used before a key was resolved")
+        return self._provider
+
+    @property
+    def api(self) -> Provider:
+        """Older name of `provider`, kept while tests and tools move over."""
+        return self.provider
 
     def _connect(self, key: str) -> None:
-        old = self._api
-        self._api = LexiClient(
-            key, self.settings.base_url, read_retries=self.settings.read_retries, ca_bundle=self.settings.ca_bundle
+        old = self._provider
+        self._provider = create_provider(
+            self.settings.provider,
+            key,
+            self.settings.base_url,
+            read_retries=self.settings.read_retries,
+            ca_bundle=self.settings.ca_bundle,
         )
-        self._api.add_listener(self._on_response)
+        self._provider.add_listener(self._on_response)
         if old is not None:
             self.run_worker(old.aclose(), group="close")
 
@@ -100,8 +112,8 @@ class LexiApp(App[None]):
                 bar.rate_limit = info.rate_limit
 
     async def on_unmount(self) -> None:
-        if self._api is not None:
-            await self._api.aclose()
+        if self._provider is not None:
+            await self._provider.aclose()
 
     # -- start-up ----------------------------------------------------------------------
 
@@ -141,7 +153,11 @@ class LexiApp(App[None]):
             self._login(str(error))
             return
         self.push_screen(
-            MainScreen(RefreshBudget(self.settings.refresh_interval), self.settings.confirm_types)
+            MainScreen(
+                RefreshBudget(self.settings.refresh_interval),
+                self.settings.confirm_types,
+                self.provider.capabilities,
+            )
         )
 
     def _login(self, reason: str | None) -> None:
@@ -196,7 +212,7 @@ class LexiApp(App[None]):
         from lexi_tui.crash import scrub, write_crash_report
 
         error = getattr(self, "_crash", None)
-        secrets = [os.environ.get("LEXI_API_KEY", ""), self._api._api_key if self._api else ""]
+        secrets = [os.environ.get("LEXI_API_KEY", ""), self._provider.secret if self._provider else ""]
         self.bell()
         summary = scrub(f"{type(error).__name__}: {error}", secrets) if error else "unknown error"
         try:
@@ -239,7 +255,7 @@ class LexiApp(App[None]):
         sections.append(("Everywhere", [Binding("ctrl+p", "command_palette", "Command palette: every action by name")]))
         notes = []
         if main is not None:
-            rate = self._api.rate_limit if self._api else None
+            rate = self._provider.rate_limit if self._provider else None
             notes.append(main.budget.describe(rate))
         self.push_screen(HelpScreen(sections, dict(getattr(self, "_keymap", {}) or {}), notes))
 
@@ -251,14 +267,16 @@ class LexiApp(App[None]):
         main = self.main_screen
         if main is None or screen is not main:
             return
+        caps = main.capabilities
         yield SystemCommand("Approve task", "Approve the task under the cursor (a)", main.action_approve)
-        yield SystemCommand("Dismiss task", "Dismiss the task under the cursor, with a reason (d)", main.action_dismiss_task)
-        yield SystemCommand("Chat with Lexi", "Open the chat panel (c)", main.action_chat)
+        yield SystemCommand(f"{caps.dismiss_label} task", f"{caps.dismiss_label} the task under the cursor, with a reason (d)", main.action_dismiss_task)
+        if caps.chat:
+            yield SystemCommand("Chat with Lexi", "Open the chat panel (c)", main.action_chat)
         yield SystemCommand("Refresh", "Fetch the list now (r)", main.action_refresh)
         yield SystemCommand("Filter", "Narrow the list as you type (/)", main.action_filter)
         yield SystemCommand("Copy task id", "Copy the task id to the clipboard via OSC 52 (y)", main.action_copy_id)
         yield SystemCommand("Copy metadata JSON", "Copy the metadata to the clipboard via OSC 52 (Y)", main.action_copy_json)
-        for number, view in enumerate(VIEWS, start=1):
+        for number, view in enumerate(caps.views, start=1):
             yield SystemCommand(f"Show {view} tasks", f"Switch to the {view} view ({number})", lambda v=view: main.action_view(v))
         yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark (ctrl+t)", self.action_toggle_light)
         yield SystemCommand("Help", "Every key (?)", self.action_help)

@@ -114,7 +114,7 @@ class ChatPanel(Vertical):
 
     @work(exclusive=True, group="chat-send")
     async def _send(self, message: str) -> None:
-        api = self.app.api  # type: ignore[attr-defined]
+        api = self.app.provider  # type: ignore[attr-defined]
         try:
             reply: ChatReply = await api.chat(message, conversation_id=self.conversation_id)
         except LexiError as error:

@@ -32,37 +32,55 @@ class DismissDialog(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", id="dismiss.cancel"),
         Binding("enter", "send", "Dismiss", priority=True, id="dismiss.send"),
         *(
-            Binding(str(number), f"choose({number - 1})", reason, show=False, id=f"dismiss.reason_{number}")
-            for number, (reason, _use) in enumerate(DISMISS_REASONS, start=1)
+            Binding(str(number), f"choose({number - 1})", f"Reason {number}", show=False, id=f"dismiss.reason_{number}")
+            for number in range(1, 10)
         ),
-        Binding("6,o", "other", "Other reason", show=False, id="dismiss.other"),
+        Binding("o", "other", "Other reason", show=False, id="dismiss.other"),
     ]
 
-    def __init__(self, task: Task, send: SendDismiss) -> None:
+    def __init__(
+        self,
+        task: Task,
+        send: SendDismiss,
+        *,
+        reasons: tuple[tuple[str, str], ...] = DISMISS_REASONS,
+        verb: str = "Dismiss",
+    ) -> None:
         super().__init__()
         self.target = task
         self._send = send
+        self.reasons = reasons
+        self.verb = verb
         self.sending = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label("Dismiss task", classes="dialog-title")
+            yield Label(f"{self.verb} task", classes="dialog-title")
             yield Static(Text(self.target.description or self.target.id, no_wrap=False), classes="dialog-subject")
             yield OptionList(
                 *(
                     Option(Text.assemble((f"{number}  ", "bold"), reason, ("  " + use, "dim")), id=reason)
-                    for number, (reason, use) in enumerate(DISMISS_REASONS, start=1)
+                    for number, (reason, use) in enumerate(self.reasons, start=1)
                 ),
                 id="reasons",
             )
-            yield Input(placeholder="6  Other reason (free text; overrides the choice above)", id="reason-text", compact=True)
+            other = len(self.reasons) + 1
+            label = "Other reason" if self.reasons else "Reason or comment"
+            yield Input(
+                placeholder=f"{other}  {label} (free text; overrides the choice above)", id="reason-text", compact=True
+            )
             yield Static("", id="dismiss-status")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Dismiss  ⏎", variant="error", id="send", compact=True)
+                yield Button(f"{self.verb}  ⏎", variant="error", id="send", compact=True)
                 yield Button("Cancel  esc", id="cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#reasons", OptionList).focus()
+        options = self.query_one("#reasons", OptionList)
+        if self.reasons:
+            options.focus()
+        else:
+            options.display = False
+            self.query_one("#reason-text", Input).focus()
 
     @property
     def reason(self) -> str | None:
@@ -71,9 +89,9 @@ class DismissDialog(ModalScreen[str | None]):
         if typed:
             return typed
         options = self.query_one("#reasons", OptionList)
-        if options.highlighted is None:
+        if not self.reasons or options.highlighted is None:
             return None
-        return DISMISS_REASONS[options.highlighted][0]
+        return self.reasons[options.highlighted][0]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Number keys choose a preset only while the text box does not have focus.
@@ -84,8 +102,11 @@ class DismissDialog(ModalScreen[str | None]):
         return True
 
     def action_choose(self, index: int) -> None:
-        self.query_one("#reasons", OptionList).highlighted = index
-        self.query_one("#reasons", OptionList).focus()
+        if index == len(self.reasons):
+            self.action_other()  # The number after the presets is "other".
+        elif index < len(self.reasons):
+            self.query_one("#reasons", OptionList).highlighted = index
+            self.query_one("#reasons", OptionList).focus()
 
     def action_other(self) -> None:
         self.query_one("#reason-text", Input).focus()
@@ -127,7 +148,7 @@ class DismissDialog(ModalScreen[str | None]):
         except LexiError as error:
             self.sending = False
             self.query_one("#send", Button).disabled = False
-            self._status(f"Not dismissed: {error}. Press Enter to try again.", error=True)
+            self._status(f"Not sent: {error}. Press Enter to try again.", error=True)
             return
         self.sending = False
         self.dismiss(reason)

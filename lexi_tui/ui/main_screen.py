@@ -29,14 +29,13 @@ from lexi_tui.api.errors import (
 )
 from lexi_tui.api.models import Task, TaskStatus
 from lexi_tui.budget import RefreshBudget
+from lexi_tui.providers.base import Capabilities
 from lexi_tui.ui.chat_panel import ChatPanel
 from lexi_tui.ui.confirm_dialog import ConfirmDialog
 from lexi_tui.ui.detail_pane import TaskDetail
 from lexi_tui.ui.dismiss_dialog import DismissDialog
 from lexi_tui.ui.status_bar import StatusBar
 from lexi_tui.ui.task_table import TaskTable
-
-VIEWS: tuple[str, ...] = ("pending", "approved", "completed", "dismissed", "failed")
 
 
 def _summary(task: Task) -> str:
@@ -79,21 +78,23 @@ class MainScreen(Screen[None]):
                 tooltip="Move focus to the metadata to scroll it; Esc comes back"),
         Binding("escape", "back", "Back", show=False, id="screen.back",
                 tooltip="Clear the filter, close the chat, or return to the list"),
-        Binding("1", "view('pending')", "Pending", show=False, id="view.pending", tooltip="Show pending tasks"),
-        Binding("2", "view('approved')", "Approved", show=False, id="view.approved", tooltip="Show approved (executing) tasks"),
-        Binding("3", "view('completed')", "Completed", show=False, id="view.completed", tooltip="Show completed tasks"),
-        Binding("4", "view('dismissed')", "Dismissed", show=False, id="view.dismissed", tooltip="Show dismissed tasks"),
-        Binding("5", "view('failed')", "Failed", show=False, id="view.failed", tooltip="Show failed tasks"),
+        Binding("1", "view_index(0)", "View 1", show=False, id="view.1", tooltip="Status view 1 (pending first)"),
+        Binding("2", "view_index(1)", "View 2", show=False, id="view.2", tooltip="Status view 2 (pending first)"),
+        Binding("3", "view_index(2)", "View 3", show=False, id="view.3", tooltip="Status view 3 (pending first)"),
+        Binding("4", "view_index(3)", "View 4", show=False, id="view.4", tooltip="Status view 4 (pending first)"),
+        Binding("5", "view_index(4)", "View 5", show=False, id="view.5", tooltip="Status view 5 (pending first)"),
         Binding("right_square_bracket", "cycle_view(1)", "Next view", show=False, id="view.next", tooltip="Next status view"),
         Binding("left_square_bracket", "cycle_view(-1)", "Previous view", show=False, id="view.previous",
                 tooltip="Previous status view"),
     ]
 
-    def __init__(self, budget: RefreshBudget, confirm_types: tuple[str, ...]) -> None:
+    def __init__(self, budget: RefreshBudget, confirm_types: tuple[str, ...], capabilities: Capabilities) -> None:
         super().__init__()
+        self.capabilities = capabilities
+        self.views = capabilities.views
         self.budget = budget
         self.confirm_types = confirm_types
-        self.view = "pending"
+        self.view = self.views[0]
         self.lists: dict[str, list[Task]] = {}
         self.fetched_at: float | None = None
         self.inflight: dict[str, str] = {}
@@ -113,7 +114,7 @@ class MainScreen(Screen[None]):
         yield StatusBar(id="status-bar")
         with Horizontal(id="body"):
             with Vertical(id="list-pane"):
-                yield Tabs(*(Tab(view.title(), id=f"view-{view}") for view in VIEWS), id="views")
+                yield Tabs(*(Tab(view.replace("_", " ").title(), id=f"view-{view}") for view in self.views), id="views")
                 yield Input(placeholder="Filter: type to narrow the list, Enter to keep, Esc to clear", id="filter")
                 yield TaskTable(id="tasks")
             with Vertical(id="side"):
@@ -167,11 +168,11 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="refresh")
     async def run_refresh(self) -> None:
         """Fetch the pending list (and the open view), then follow executing tasks."""
-        api = self.app.api  # type: ignore[attr-defined]
+        api = self.app.provider  # type: ignore[attr-defined]
         self.refreshing = True
         calls = 0
         try:
-            for status in dict.fromkeys(("pending", self.view)):
+            for status in dict.fromkeys((self.views[0], self.view)):
                 tasks = await api.list_tasks(status)
                 calls += 1
                 self._store(status, tasks)
@@ -219,11 +220,17 @@ class MainScreen(Screen[None]):
 
     async def _follow_executing(self) -> int:
         """Detect approved tasks that finished; notify with their result. Returns calls made."""
-        api = self.app.api  # type: ignore[attr-defined]
-        approved = {task.id for task in await api.list_tasks("approved")}
+        api = self.app.provider  # type: ignore[attr-defined]
+        caps = self.capabilities
+        if caps.executing_view is None:
+            self.executing.clear()
+            return 0
+        running = await api.list_tasks(caps.executing_view)
+        self._store(caps.executing_view, running, counts_only=caps.executing_view != self.view)
+        approved = {task.id for task in running}
         calls = 1
         finished = [task_id for task_id in self.executing if task_id not in approved]
-        for status in ("completed", "failed"):
+        for status in caps.finished_views:
             if not finished:
                 break
             found = {task.id: task for task in await api.list_tasks(status)}
@@ -233,12 +240,12 @@ class MainScreen(Screen[None]):
                 task = found[task_id]
                 self.executing.pop(task_id, None)
                 finished.remove(task_id)
-                outcome = "completed" if status == "completed" else "failed"
+                outcome = status
                 detail = result_summary(task)
                 self.notify(
                     Text(f"{_summary(task)}" + (f": {detail}" if detail else "")).plain,
                     title=f"Task {outcome}",
-                    severity="information" if outcome == "completed" else "error",
+                    severity="error" if outcome == "failed" else "information",
                     timeout=10,
                     markup=False,
                 )
@@ -246,11 +253,14 @@ class MainScreen(Screen[None]):
 
     def _store(self, status: str, tasks: list[Task], *, counts_only: bool = False) -> None:
         self.lists[status] = tasks
-        tab = self.query_one(f"#view-{status}", Tab)
-        tab.label = Text(f"{status.title()} {len(tasks)}")
+        tabs = self.query(f"#view-{status}")
+        if not tabs:
+            return
+        tab = tabs.first(Tab)
+        tab.label = Text(f"{status.replace('_', ' ').title()} {len(tasks)}")
         if status == self.view and not counts_only:
             with self.app.batch_update():
-                changed = self.table.set_tasks(tasks, mark_new=status == "pending")
+                changed = self.table.set_tasks(tasks, mark_new=status == self.views[0])
                 if changed:
                     self.detail.show(self.table.current)
 
@@ -258,7 +268,7 @@ class MainScreen(Screen[None]):
         bar = self.query_one(StatusBar)
         bar.connection = state
         bar.detail = detail
-        bar.rate_limit = self.app.api.rate_limit  # type: ignore[attr-defined]
+        bar.rate_limit = self.app.provider.rate_limit  # type: ignore[attr-defined]
 
     def _update_clock(self) -> None:
         """`updated 20s ago`, coarse on purpose: one small label, at most every 10 s."""
@@ -287,8 +297,10 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("approve", "dismiss_task"):
             task = self.table.current
-            if self.view != "pending" or task is None or task.status != TaskStatus.PENDING:
+            if self.view != self.views[0] or task is None or task.status != TaskStatus.PENDING:
                 return None  # Shown greyed out in the footer.
+        if action == "chat" and not self.capabilities.chat:
+            return False
         if action in ("copy_id", "copy_json", "open_detail") and self.table.current is None:
             return None
         return True
@@ -308,9 +320,13 @@ class MainScreen(Screen[None]):
         if view not in self.lists and not self.refreshing:
             self.run_refresh()
 
+    def action_view_index(self, index: int) -> None:
+        if 0 <= index < len(self.views):
+            self.action_view(self.views[index])
+
     def action_cycle_view(self, step: int) -> None:
-        index = (VIEWS.index(self.view) + step) % len(VIEWS)
-        self.action_view(VIEWS[index])
+        index = (self.views.index(self.view) + step) % len(self.views)
+        self.action_view(self.views[index])
 
     @on(Tabs.TabActivated)
     def _tab_clicked(self, event: Tabs.TabActivated) -> None:
@@ -384,15 +400,15 @@ class MainScreen(Screen[None]):
 
     @on(ChatPanel.TaskProposed)
     def _task_proposed(self, event: ChatPanel.TaskProposed) -> None:
-        if self.view != "pending":
-            self.action_view("pending")
+        if self.view != self.views[0]:
+            self.action_view(self.views[0])
         self._select_after_refresh = event.task_id
         if not self.refreshing:
             self.run_refresh()
 
     @on(ChatPanel.ActOnTask)
     def _act_from_chat(self, event: ChatPanel.ActOnTask) -> None:
-        task = next((t for t in self.lists.get("pending", []) if t.id == event.task_id), None)
+        task = next((t for t in self.lists.get(self.views[0], []) if t.id == event.task_id), None)
         if task is None:
             self.notify("That task is not pending any more; refreshing.", severity="warning")
             self.action_refresh()
@@ -450,7 +466,7 @@ class MainScreen(Screen[None]):
 
     @work(group="actions")
     async def _approve_worker(self, task: Task) -> None:
-        api = self.app.api  # type: ignore[attr-defined]
+        api = self.app.provider  # type: ignore[attr-defined]
         try:
             await api.approve(task.id)
         except LexiError as error:
@@ -467,7 +483,7 @@ class MainScreen(Screen[None]):
     def _ensure_following(self) -> None:
         """Make sure a refresh comes soon enough to see an executing task finish."""
         if not self.refreshing and self.budget.enabled and (self._timer is None or self.retry_at is None):
-            api = self.app.api  # type: ignore[attr-defined]
+            api = self.app.provider  # type: ignore[attr-defined]
             self._schedule(self.budget.delay(api.rate_limit, calls=2))
 
     # -- dismiss -----------------------------------------------------------------------
@@ -480,13 +496,14 @@ class MainScreen(Screen[None]):
         async def send(reason: str | None) -> None:
             await self._send_dismiss(task, reason)
 
-        self.app.push_screen(DismissDialog(task, send))
+        caps = self.capabilities
+        self.app.push_screen(DismissDialog(task, send, reasons=caps.reasons, verb=caps.dismiss_label))
 
     async def _send_dismiss(self, task: Task, reason: str | None) -> None:
         """Dismiss from the dialog; raises LexiError (kept in the dialog) to allow a retry."""
         if task.id in self.inflight:
             return
-        api = self.app.api  # type: ignore[attr-defined]
+        api = self.app.provider  # type: ignore[attr-defined]
         self.inflight[task.id] = "dismiss"
         self.table.mark_busy(task.id, "dismissing…")
         try:
@@ -508,8 +525,8 @@ class MainScreen(Screen[None]):
 
     def _action_succeeded(self, task: Task, state: str) -> None:
         self.table.mark_busy(task.id, None)
-        pending = [t for t in self.lists.get("pending", []) if t.id != task.id]
-        self._store("pending", pending)
+        queue = self.views[0]
+        self._store(queue, [t for t in self.lists.get(queue, []) if t.id != task.id])
         card = self.chat.card_for(task.id)
         if card is not None:
             card.set_state(state)
@@ -541,10 +558,10 @@ class MainScreen(Screen[None]):
 
     async def _applied_anyway(self, task: Task) -> bool:
         """After an ambiguous failure, re-read before deciding: never send twice."""
-        api = self.app.api  # type: ignore[attr-defined]
+        api = self.app.provider  # type: ignore[attr-defined]
         try:
-            pending = await api.list_tasks("pending")
+            pending = await api.list_tasks(self.views[0])
         except LexiError:
             return False
-        self._store("pending", pending)
+        self._store(self.views[0], pending)
         return all(t.id != task.id for t in pending)

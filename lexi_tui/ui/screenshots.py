@@ -309,7 +309,7 @@ async def show_help(pilot: Any) -> None:
 async def show_login(pilot: Any) -> None:
     from lexi_tui.ui.login_screen import LoginScreen
 
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LoginScreen))
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LoginScreen) and pilot.app.focused is not None)
 
 
 @dataclass(frozen=True)

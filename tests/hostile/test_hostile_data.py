@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lexi_tui.api import LexiClient
+from lexi_tui.providers import LexiProvider
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import start_server
 from lexi_tui.ui.app import AppSettings, LexiApp
@@ -179,10 +179,10 @@ async def test_wrong_types_missing_fields_and_duplicate_ids_do_not_crash(body) -
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=payload)
 
-    client = LexiClient(KEY, "https://lexi.invalid", transport=httpx.MockTransport(handler), read_retries=0)
+    provider = LexiProvider(KEY, "https://lexi.invalid", transport=httpx.MockTransport(handler), read_retries=0)
     app = LexiApp(AppSettings(base_url="https://lexi.invalid", api_key=KEY, use_keyring=False, refresh_interval=0))
     async with app.run_test(size=(100, 30)) as pilot:
-        app._api = client  # The mock stands in for a server the local service refuses to be.
+        app._provider = provider  # The mock stands in for a server the local service refuses to be.
         while not isinstance(app.screen, MainScreen):
             await pilot.pause(0.05)
         screen = app.screen

@@ -82,4 +82,4 @@ async def test_a_401_during_use_brings_the_login_screen_back(tmp_path) -> None:
                 await type_key(pilot, new_key)
                 await wait_for(pilot, lambda: app.screen is main)
                 await wait_for(pilot, lambda: main.fetched_at != fetched and not main.refreshing)
-                assert app.api.masked_key.endswith("1111")
+                assert app.provider.masked_key.endswith("1111")

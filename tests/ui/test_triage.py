@@ -124,7 +124,7 @@ async def test_failed_dismiss_keeps_the_text_and_retries(tmp_path) -> None:
             assert isinstance(dialog, DismissDialog)
             await wait_for(pilot, lambda: not dialog.sending)
             assert dialog.query_one("#reason-text", Input).value == "keep me"
-            assert "Not dismissed" in str(dialog.query_one("#dismiss-status").render())
+            assert "Not sent" in str(dialog.query_one("#dismiss-status").render())
             with restart(service) as back:  # ...and comes back: Enter tries again.
                 await pilot.press("enter")
                 await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), timeout=8)

@@ -1,0 +1,64 @@
+"""What every provider offers the screens, and how it says what it can do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lexi_tui.api.client import ResponseListener
+from lexi_tui.api.models import ChatReply, Task
+from lexi_tui.api.ratelimit import RateLimit
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider supports; screens show only the keys and fields that apply."""
+
+    views: tuple[str, ...]
+    """Status views, the first being the approval queue the app opens on."""
+    executing_view: str | None = None
+    """Where an approved task waits while it runs (followed until it finishes)."""
+    finished_views: tuple[str, ...] = ()
+    chat: bool = False
+    comments: bool = False
+    """Approve and reject can carry a comment."""
+    variables: bool = False
+    """An approval can set variables (a form validates each type before sending)."""
+    reasons: tuple[tuple[str, str], ...] = ()
+    """Preset reasons for dismissing/rejecting: (code, when to use it)."""
+    dismiss_label: str = "Dismiss"
+    cancel: bool = False
+    add_by_reference: bool = False
+    """Tasks are added by id or URL (no list endpoint) and kept in a watch list."""
+
+
+class Provider(Protocol):
+    """The calls the screens make; every failure is a `lexi_tui.api.errors.LexiError`."""
+
+    name: str
+    capabilities: Capabilities
+
+    @property
+    def rate_limit(self) -> RateLimit | None: ...
+
+    @property
+    def masked_key(self) -> str: ...
+
+    @property
+    def secret(self) -> str:
+        """The key itself, only so crash reports can scrub it."""
+        ...
+
+    def add_listener(self, listener: ResponseListener) -> None: ...
+
+    async def list_tasks(self, status: str) -> list[Task]: ...
+
+    async def approve(self, task_id: str, *, comment: str | None = None, variables: list[dict[str, Any]] | None = None) -> None: ...
+
+    async def dismiss(self, task_id: str, reason: str | None = None) -> None: ...
+
+    async def chat(self, message: str, conversation_id: str | None = None) -> ChatReply: ...
+
+    async def cancel(self, task_id: str) -> None: ...
+
+    async def aclose(self) -> None: ...

@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_options(login)
     logout = sub.add_parser("logout", help="remove the profile's key from the system keyring")
     _add_profile_options(logout)
+    from lexi_tui.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -91,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lexi_tui.account import logout_command
 
         return logout_command(profile)
+    from lexi_tui.commands import COMMANDS, run_command
+
+    if args.command in COMMANDS:
+        return run_command(args, profile)
     return run_app(args, config, profile)
 
 
@@ -101,6 +108,7 @@ def run_app(args: argparse.Namespace, config, profile) -> int:  # noqa: ANN001 -
         profile=profile.name,
         base_url=profile.base_url,
         refresh_interval=config.refresh_interval if args.refresh is None else max(0.0, args.refresh),
+        undo_window=config.undo_window,
         confirm_types=tuple(config.confirm_types),
         keymap=dict(config.keymap),
         theme=args.theme or config.theme,

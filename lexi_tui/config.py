@@ -32,7 +32,10 @@ MIN_REFRESH_INTERVAL = 1.0
 
 # Profile names become keyring usernames and `--profile` arguments: keep them typeable.
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_TOP_LEVEL_KEYS = ("default_profile", "refresh_interval", "confirm_types", "theme", "profiles", "keymap")
+_TOP_LEVEL_KEYS = (
+    "default_profile", "refresh_interval", "undo_window", "confirm_types", "theme", "profiles", "keymap",
+    "rules",  # [[rules]] tables are read by lexi_tui.rules.
+)
 _PROFILE_KEYS = ("base_url", "provider", "ca_bundle")
 _TOML_POSITION = re.compile(r"at line (\d+), column (\d+)")
 
@@ -71,6 +74,8 @@ class Config:
     profiles: dict[str, Profile]
     default_profile: str = "default"
     refresh_interval: float = 15.0  # seconds, 0 = live refresh off
+    undo_window: float = 5.0
+    """Seconds an approve or dismiss is held, with an undo key, before it is sent; 0 sends at once."""
     confirm_types: tuple[str, ...] = ("campaign_start",)
     keymap: dict[str, str] = field(default_factory=dict)
     """Binding id -> comma-separated keys, passed to Textual's `App.set_keymap`."""
@@ -104,6 +109,9 @@ default_profile = "default"
 # Seconds between live refreshes of the task list; 0 turns live refresh off.
 # Anything but 0 must be at least {MIN_REFRESH_INTERVAL:g}.
 refresh_interval = 15
+
+# Seconds an approve or dismiss waits, with an undo key (u), before it is sent; 0 = at once.
+undo_window = 5
 
 # Task types that ask "are you sure?" before they are approved.
 confirm_types = ["campaign_start"]
@@ -210,6 +218,13 @@ def _build(data: dict[str, Any], file: Path) -> Config:
             f"must be 0 (off) or at least {MIN_REFRESH_INTERVAL:g} second; faster refreshes only exhaust the rate limit",
         )
 
+    undo_window = data.get("undo_window", 5.0)
+    if isinstance(undo_window, bool) or not isinstance(undo_window, (int, float)):
+        raise fail("undo_window", f"must be a number of seconds, not {_kind(undo_window)}")
+    undo_window = float(undo_window)
+    if not math.isfinite(undo_window) or not 0 <= undo_window <= 60:
+        raise fail("undo_window", "must be between 0 (send at once) and 60 seconds")
+
     confirm_raw = data.get("confirm_types", ["campaign_start"])
     if not isinstance(confirm_raw, list):
         raise fail("confirm_types", f"must be a list of task types, not {_kind(confirm_raw)}")
@@ -273,6 +288,7 @@ def _build(data: dict[str, Any], file: Path) -> Config:
         profiles=profiles,
         default_profile=default_profile,
         refresh_interval=refresh_interval,
+        undo_window=undo_window,
         confirm_types=confirm_types,
         keymap=keymap,
         theme=theme,

@@ -21,8 +21,10 @@ from textual.screen import Screen
 from lexi_tui.api.client import ResponseInfo
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
 from lexi_tui.budget import RefreshBudget
+from lexi_tui.held import HeldJournal
 from lexi_tui.providers import Provider, create_provider
 from lexi_tui.ui.help_screen import HelpScreen
+from lexi_tui.ui.quit_dialog import QuitDialog
 from lexi_tui.ui.login_screen import LoginScreen
 from lexi_tui.ui.main_screen import MainScreen
 from lexi_tui.ui.status_bar import StatusBar
@@ -49,6 +51,7 @@ class AppSettings:
     """A key given up front (the demo's); None resolves env, then keyring, then login."""
     use_keyring: bool = True
     refresh_interval: float = 15.0
+    undo_window: float = 5.0
     confirm_types: tuple[str, ...] = ("campaign_start",)
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str = "textual-dark"
@@ -78,6 +81,8 @@ class LexiApp(App[None]):
         host = urlsplit(self.settings.base_url).netloc or self.settings.base_url
         self.location = f"{self.settings.profile} @ {host}"
         self.key_problem: str | None = None
+        self.last_request_id: str | None = None
+        """X-Request-ID of the latest response, for the audit log."""
 
     # -- the provider ------------------------------------------------------------------
 
@@ -107,6 +112,7 @@ class LexiApp(App[None]):
             self.run_worker(old.aclose(), group="close")
 
     def _on_response(self, info: ResponseInfo) -> None:
+        self.last_request_id = info.request_id
         if info.rate_limit is not None:
             for bar in self.query(StatusBar):
                 bar.rate_limit = info.rate_limit
@@ -157,6 +163,8 @@ class LexiApp(App[None]):
                 RefreshBudget(self.settings.refresh_interval),
                 self.settings.confirm_types,
                 self.provider.capabilities,
+                journal=HeldJournal(self.settings.profile),
+                undo_window=self.settings.undo_window,
             )
         )
 
@@ -258,6 +266,25 @@ class LexiApp(App[None]):
             rate = self._provider.rate_limit if self._provider else None
             notes.append(main.budget.describe(rate))
         self.push_screen(HelpScreen(sections, dict(getattr(self, "_keymap", {}) or {}), notes))
+
+    async def action_quit(self) -> None:
+        """Quit; with actions still in their undo window, ask what to do with them."""
+        main = self.main_screen
+        if main is None or not main.journal.actions:
+            self.exit()
+            return
+        count = len(main.journal.actions)
+
+        async def answered(choice: str | None) -> None:
+            if choice == "send":
+                main.release_all()
+                await main.wait_for_actions()
+                self.exit()
+            elif choice == "drop":
+                main.drop_all()
+                self.exit()
+
+        self.push_screen(QuitDialog(count), answered)
 
     def action_toggle_light(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

@@ -82,6 +82,20 @@ class DismissDialog(ModalScreen[str | None]):
             options.display = False
             self.query_one("#reason-text", Input).focus()
 
+    def prefill(self, reason: str) -> None:
+        """Offer again the reason of a dismissal that failed: a preset or the typed text."""
+
+        def apply() -> None:
+            codes = [code for code, _use in self.reasons]
+            if reason in codes:
+                self.query_one("#reasons", OptionList).highlighted = codes.index(reason)
+            else:
+                self.query_one("#reason-text", Input).value = reason
+                self.query_one("#reason-text", Input).focus()
+            self._status("Your reason from the failed attempt is filled in; Enter sends it again.")
+
+        self.call_after_refresh(apply)
+
     @property
     def reason(self) -> str | None:
         """The reason that Enter would send now: typed text wins over the chosen preset."""

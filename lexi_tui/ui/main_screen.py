@@ -19,27 +19,16 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Tab, Tabs
 
-from lexi_tui.api.errors import (
-    InvalidKeyError,
-    LexiError,
-    NotFoundError,
-    RateLimitedError,
-    TransportError,
-    ValidationError,
-)
+from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError, TransportError
 from lexi_tui.api.models import Task, TaskStatus
 from lexi_tui.budget import RefreshBudget
+from lexi_tui.held import HeldJournal
 from lexi_tui.providers.base import Capabilities
 from lexi_tui.ui.chat_panel import ChatPanel
-from lexi_tui.ui.confirm_dialog import ConfirmDialog
 from lexi_tui.ui.detail_pane import TaskDetail
-from lexi_tui.ui.dismiss_dialog import DismissDialog
 from lexi_tui.ui.status_bar import StatusBar
 from lexi_tui.ui.task_table import TaskTable
-
-
-def _summary(task: Task) -> str:
-    return task.description or f"{task.type} {task.id}"
+from lexi_tui.ui.triage_actions import TriageActions, summary
 
 
 def result_summary(task: Task) -> str:
@@ -58,7 +47,7 @@ def result_summary(task: Task) -> str:
     return str(value) if value is not None else ""
 
 
-class MainScreen(Screen[None]):
+class MainScreen(TriageActions, Screen[None]):
     """Clear the approval queue from the keyboard."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -66,6 +55,7 @@ class MainScreen(Screen[None]):
                 tooltip="Approve the task; the cursor moves to the next pending one"),
         Binding("d", "dismiss_task", "Dismiss", id="task.dismiss",
                 tooltip="Dismiss the task with a documented reason (1-5) or your own (6)"),
+        Binding("u", "undo", "Undo", id="task.undo", tooltip="Take back the last approve/dismiss while its undo window is open"),
         Binding("c", "chat", "Chat", id="chat.open", tooltip="Open the chat with Lexi (Esc closes it)"),
         Binding("slash", "filter", "Filter", id="list.filter",
                 tooltip="Narrow the list as you type (id, type, description); Esc clears"),
@@ -88,8 +78,20 @@ class MainScreen(Screen[None]):
                 tooltip="Previous status view"),
     ]
 
-    def __init__(self, budget: RefreshBudget, confirm_types: tuple[str, ...], capabilities: Capabilities) -> None:
+    def __init__(
+        self,
+        budget: RefreshBudget,
+        confirm_types: tuple[str, ...],
+        capabilities: Capabilities,
+        *,
+        journal: HeldJournal,
+        undo_window: float = 0.0,
+    ) -> None:
         super().__init__()
+        self.journal = journal
+        self.undo_window = undo_window
+        self._hold_timers: dict[str, Timer] = {}
+        self.last_reasons: dict[str, str | None] = {}
         self.capabilities = capabilities
         self.views = capabilities.views
         self.budget = budget
@@ -144,6 +146,15 @@ class MainScreen(Screen[None]):
         self.query_one(StatusBar).location = self.app.location  # type: ignore[attr-defined]
         self.set_interval(10, self._update_clock)
         self.run_refresh()
+        leftovers = self.journal.leftovers()
+        if leftovers:
+            # Held when the last session stopped (crash, kill): never sent. Say so, once.
+            self.journal.clear()
+            lines = "\n".join(f"{a.verb} {a.description[:60]}" for a in leftovers[:5])
+            self.notify(
+                f"{len(leftovers)} action(s) held when lexi-tui last stopped were NOT sent:\n{lines}\nAct again if you still want them.",
+                title="Not sent", severity="warning", timeout=20, markup=False,
+            )
 
     # -- refresh ---------------------------------------------------------------------
 
@@ -243,7 +254,7 @@ class MainScreen(Screen[None]):
                 outcome = status
                 detail = result_summary(task)
                 self.notify(
-                    Text(f"{_summary(task)}" + (f": {detail}" if detail else "")).plain,
+                    Text(f"{summary(task)}" + (f": {detail}" if detail else "")).plain,
                     title=f"Task {outcome}",
                     severity="error" if outcome == "failed" else "information",
                     timeout=10,
@@ -290,6 +301,10 @@ class MainScreen(Screen[None]):
 
     # -- selection ------------------------------------------------------------------
 
+    @on(TaskTable.MarksChanged)
+    def _marks_changed(self) -> None:
+        self.query_one(StatusBar).marked = len(self.table.marked)
+
     @on(TaskTable.Highlighted)
     def _highlighted(self, event: TaskTable.Highlighted) -> None:
         self.detail.show(event.task)
@@ -302,6 +317,8 @@ class MainScreen(Screen[None]):
         if action == "chat" and not self.capabilities.chat:
             return False
         if action in ("copy_id", "copy_json", "open_detail") and self.table.current is None:
+            return None
+        if action == "undo" and not self.journal.actions:
             return None
         return True
 
@@ -418,150 +435,3 @@ class MainScreen(Screen[None]):
             self.approve(task)
         else:
             self.dismiss_with_dialog(task)
-
-    def action_approve(self) -> None:
-        task = self.table.current
-        if task is not None:
-            self.approve(task)
-
-    def action_dismiss_task(self) -> None:
-        task = self.table.current
-        if task is not None:
-            self.dismiss_with_dialog(task)
-
-    # -- approve -----------------------------------------------------------------------
-
-    def approve(self, task: Task) -> None:
-        """Approve `task`: confirm first for risky types, then send in a worker."""
-        if task.id in self.inflight:
-            self.notify("Already sending this task's approval.", timeout=2)
-            return
-        if task.status != TaskStatus.PENDING:
-            self.notify(f"Only pending tasks can be approved; this one is {task.status}.", severity="warning")
-            return
-        if str(task.type) in self.confirm_types:
-            body = Text.assemble(
-                (f"{task.type}", "bold"),
-                f": {_summary(task)}\n\nThis contacts real people and cannot be undone. Approve it?",
-            )
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self._send_approve(task)
-
-            self.app.push_screen(ConfirmDialog("Approve this task?", body, yes_label="Approve"), answered)
-            return
-        self._send_approve(task)
-
-    def _send_approve(self, task: Task) -> None:
-        if task.id in self.inflight:
-            return
-        self.inflight[task.id] = "approve"
-        self.table.mark_busy(task.id, "approving…")
-        if self.table.current is not None and self.table.current.id == task.id:
-            following = self.table.next_index_after(task.id, skip=set(self.inflight))
-            if following is not None:
-                self.table.move_to(following)
-        self._approve_worker(task)
-
-    @work(group="actions")
-    async def _approve_worker(self, task: Task) -> None:
-        api = self.app.provider  # type: ignore[attr-defined]
-        try:
-            await api.approve(task.id)
-        except LexiError as error:
-            await self._action_failed(task, "approve", error)
-        else:
-            self._action_succeeded(task, "approved")
-            self.executing[task.id] = task
-            self.notify(Text(_summary(task)).plain, title="Approved: Lexi is executing it", timeout=4, markup=False)
-            self._ensure_following()
-        finally:
-            self.inflight.pop(task.id, None)
-            self.refresh_bindings()
-
-    def _ensure_following(self) -> None:
-        """Make sure a refresh comes soon enough to see an executing task finish."""
-        if not self.refreshing and self.budget.enabled and (self._timer is None or self.retry_at is None):
-            api = self.app.provider  # type: ignore[attr-defined]
-            self._schedule(self.budget.delay(api.rate_limit, calls=2))
-
-    # -- dismiss -----------------------------------------------------------------------
-
-    def dismiss_with_dialog(self, task: Task) -> None:
-        if task.id in self.inflight:
-            self.notify("Already sending an action for this task.", timeout=2)
-            return
-
-        async def send(reason: str | None) -> None:
-            await self._send_dismiss(task, reason)
-
-        caps = self.capabilities
-        self.app.push_screen(DismissDialog(task, send, reasons=caps.reasons, verb=caps.dismiss_label))
-
-    async def _send_dismiss(self, task: Task, reason: str | None) -> None:
-        """Dismiss from the dialog; raises LexiError (kept in the dialog) to allow a retry."""
-        if task.id in self.inflight:
-            return
-        api = self.app.provider  # type: ignore[attr-defined]
-        self.inflight[task.id] = "dismiss"
-        self.table.mark_busy(task.id, "dismissing…")
-        try:
-            await api.dismiss(task.id, reason)
-        except (ValidationError, NotFoundError) as error:
-            await self._action_failed(task, "dismiss", error)  # Handled elsewhere: explained, refreshed.
-        except LexiError as error:
-            self.table.mark_busy(task.id, None)
-            self.app.handle_api_error(error)  # type: ignore[attr-defined]
-            raise
-        else:
-            self._action_succeeded(task, "dismissed")
-            self.notify(Text(_summary(task)).plain, title=f"Dismissed ({reason or 'no reason'})", timeout=4, markup=False)
-        finally:
-            self.inflight.pop(task.id, None)
-            self.refresh_bindings()
-
-    # -- outcomes ------------------------------------------------------------------------
-
-    def _action_succeeded(self, task: Task, state: str) -> None:
-        self.table.mark_busy(task.id, None)
-        queue = self.views[0]
-        self._store(queue, [t for t in self.lists.get(queue, []) if t.id != task.id])
-        card = self.chat.card_for(task.id)
-        if card is not None:
-            card.set_state(state)
-
-    async def _action_failed(self, task: Task, verb: str, error: LexiError) -> None:
-        self.table.mark_busy(task.id, None)
-        if isinstance(error, (ValidationError, NotFoundError)):
-            # Handled elsewhere (another client, a teammate, a rule): explain and refresh.
-            reason = "no longer exists" if isinstance(error, NotFoundError) else error.message
-            self.notify(
-                Text(f"{_summary(task)}: {reason}. The list was refreshed.").plain,
-                title=f"Could not {verb}: already handled",
-                severity="warning",
-                markup=False,
-            )
-            card = self.chat.card_for(task.id)
-            if card is not None:
-                card.set_state(reason)
-            if not self.refreshing:
-                self.run_refresh()
-            return
-        if isinstance(error, TransportError) and error.sent and await self._applied_anyway(task):
-            self._action_succeeded(task, f"{verb}d")
-            self.notify("The connection dropped, but the server shows the task was applied.", title=f"{verb.title()}d")
-            return
-        short = "rate limited" if isinstance(error, RateLimitedError) else "failed"
-        self.table.mark_error(task.id, f"{verb} {short}")
-        self.app.handle_api_error(error, title=f"Could not {verb}; press the key again to retry")  # type: ignore[attr-defined]
-
-    async def _applied_anyway(self, task: Task) -> bool:
-        """After an ambiguous failure, re-read before deciding: never send twice."""
-        api = self.app.provider  # type: ignore[attr-defined]
-        try:
-            pending = await api.list_tasks(self.views[0])
-        except LexiError:
-            return False
-        self._store(self.views[0], pending)
-        return all(t.id != task.id for t in pending)

@@ -40,6 +40,8 @@ class StatusBar(Static):
     detail: reactive[str] = reactive("")
     rate_limit: reactive[RateLimit | None] = reactive(None)
     location: reactive[str] = reactive("")
+    marked: reactive[int] = reactive(0)
+    held: reactive[int] = reactive(0)
 
     def render(self) -> Text:
         label, style_name = CONNECTION_LABELS.get(self.connection, (self.connection, "status-bar--dim"))
@@ -52,6 +54,10 @@ class StatusBar(Static):
         text.append(label, self.get_component_rich_style(style_name, partial=True))
         if self.detail:
             text.append(f" {self.detail}", dim)
+        if self.marked:
+            text.append(f"  ◆ {self.marked} marked", self.get_component_rich_style("status-bar--limited", partial=True))
+        if self.held:
+            text.append(f"  ⏳ {self.held} to send (u undoes)", self.get_component_rich_style("status-bar--connecting", partial=True))
         rate = self.rate_limit
         if rate is not None and rate.limit is not None:
             text.append("  ")

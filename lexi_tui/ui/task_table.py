@@ -69,12 +69,17 @@ class TaskTable(ScrollView, can_focus=True):
         Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="list.page_down"),
         Binding("home,g", "jump(0)", "First", show=False, id="list.first", tooltip="First task"),
         Binding("end,G", "jump(-1)", "Last", show=False, id="list.last", tooltip="Last task"),
+        Binding("space", "toggle_mark", "Mark", id="list.mark", tooltip="Mark the task and move down"),
+        Binding("v", "mark_visible", "Mark all", show=False, id="list.mark_all",
+                tooltip="Mark every task shown (after a filter: the filtered ones)"),
+        Binding("V", "clear_marks", "Clear marks", show=False, id="list.clear_marks", tooltip="Clear all marks"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "task-table--cursor",
         "task-table--cursor-blurred",
         "task-table--new",
+        "task-table--marked",
         "task-table--busy",
         "task-table--error",
         "task-table--type",
@@ -88,6 +93,17 @@ class TaskTable(ScrollView, can_focus=True):
     }
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    class MarksChanged(Message):
+        """The set of marked tasks changed (bulk actions act on it)."""
+
+        def __init__(self, table: "TaskTable") -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> "TaskTable":
+            return self.table
 
     class Highlighted(Message):
         """The cursor moved to another task (or the list became empty: task is None)."""
@@ -115,6 +131,8 @@ class TaskTable(ScrollView, can_focus=True):
         """Task id -> what is in flight for it ("approving…"); drawn on the row."""
         self.errors: dict[str, str] = {}
         """Task id -> why the last action on it failed; drawn on the row."""
+        self.marked: dict[str, None] = {}
+        """Marked task ids, in the order they were marked (an ordered set)."""
         self._cache: LRUCache[tuple[str, int, bool, bool], Strip] = LRUCache(1024)
         self._last_highlighted: str | None = None
 
@@ -157,9 +175,13 @@ class TaskTable(ScrollView, can_focus=True):
                 self._haystack[task_id] = f"{task.id} {task.type} {task.description}".casefold()
             if old is None and mark_new and self._loaded_once and task_id not in self._seen:
                 self.new_ids.add(task_id)
+        marks_before = len(self.marked)
         for gone in self._tasks.keys() - incoming.keys():
             self._haystack.pop(gone, None)
             self.new_ids.discard(gone)
+            self.marked.pop(gone, None)  # A task that left the view cannot stay marked.
+        if len(self.marked) != marks_before:
+            self.post_message(self.MarksChanged(self))
         self._tasks = incoming
         self._all = new_all
         self._loaded_once = True
@@ -241,6 +263,36 @@ class TaskTable(ScrollView, can_focus=True):
             if self._order[line] not in skip:
                 return line
         return None
+
+    # -- marks -------------------------------------------------------------------------
+
+    def marked_tasks(self) -> list[Task]:
+        return [self._tasks[task_id] for task_id in self.marked if task_id in self._tasks]
+
+    def set_marks(self, task_ids: Iterable[str]) -> None:
+        """Mark exactly `task_ids` (those shown); used to keep failed ones after a bulk run."""
+        self.marked = {task_id: None for task_id in task_ids if task_id in self._tasks}
+        self._cache.clear()
+        self.refresh()
+        self.post_message(self.MarksChanged(self))
+
+    def action_toggle_mark(self) -> None:
+        task = self.current
+        if task is None:
+            return
+        if task.id in self.marked:
+            del self.marked[task.id]
+        else:
+            self.marked[task.id] = None
+        self.refresh_task(task.id)
+        self.post_message(self.MarksChanged(self))
+        self.move_to(self.cursor + 1)
+
+    def action_mark_visible(self) -> None:
+        self.set_marks([*self.marked, *self._order])
+
+    def action_clear_marks(self) -> None:
+        self.set_marks([])
 
     def _invalidate(self, task_id: str) -> None:
         for key in [key for key in self._cache.keys() if key[0] == task_id]:
@@ -337,13 +389,14 @@ class TaskTable(ScrollView, can_focus=True):
             mark, status_style = "…", self._style("busy")
         elif error:
             mark, status_style = "!", self._style("error")
-        new = "+" if task.id in self.new_ids else " "
+        marked = task.id in self.marked
+        new = "◆" if marked else "+" if task.id in self.new_ids else " "
         description = task.description or "(no description)"
         age = busy or error or format_age(task.created_at)
         age_width = max(AGE_WIDTH, min(len(age), 28)) if (busy or error) else AGE_WIDTH
         desc_width = max(1, width - 2 - 2 - TYPE_WIDTH - 1 - age_width - 1)
         row = Text(no_wrap=True, end="")
-        row.append(new, self._style("new"))
+        row.append(new, self._style("marked" if marked else "new"))
         row.append(mark + " ", status_style)
         row.append(" ")
         type_text = _fit(str(task.type), TYPE_WIDTH)
@@ -357,6 +410,8 @@ class TaskTable(ScrollView, can_focus=True):
         row.append_text(age_text)
         row.append(" ")
         row.stylize_before(base)
+        if marked:
+            row.stylize(self._style("marked"), 0, 1)
         if is_cursor:
             row.stylize(self._style("cursor" if self.has_focus else "cursor-blurred"))
         segments = list(row.render(self.app.console))

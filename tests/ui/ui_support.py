@@ -37,7 +37,8 @@ def restart(server: RunningServer) -> RunningServer:
 
 def make_app(server: RunningServer, **overrides: Any) -> LexiApp:
     settings: dict[str, Any] = dict(
-        profile="test", base_url=server.base_url, api_key=KEY, use_keyring=False, refresh_interval=0, read_retries=0
+        profile="test", base_url=server.base_url, api_key=KEY, use_keyring=False, refresh_interval=0, read_retries=0,
+        undo_window=0,
     )
     settings.update(overrides)
     return LexiApp(AppSettings(**settings))

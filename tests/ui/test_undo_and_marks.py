@@ -1,0 +1,102 @@
+"""The undo window, quitting with held actions, and marks."""
+
+from __future__ import annotations
+
+import json
+
+from ui_support import PENDING_IDS, admin_task, make_app, wait_for
+
+from lexi_tui.held import HeldAction, HeldJournal
+from lexi_tui.ui.main_screen import MainScreen
+from lexi_tui.ui.quit_dialog import QuitDialog
+from lexi_tui.ui.status_bar import StatusBar
+
+
+async def loaded(pilot) -> MainScreen:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.fetched_at is not None)
+    return pilot.app.screen
+
+
+async def test_undo_inside_the_window_sends_nothing(service) -> None:
+    app = make_app(service, undo_window=1.0)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        screen = await loaded(pilot)
+        first = PENDING_IDS[0]
+        await pilot.press("a")
+        assert screen.table.current.id == PENDING_IDS[1]  # Moved on at once...
+        assert screen.query_one(StatusBar).held == 1
+        assert any("undo" in n.title for n in app._notifications)
+        await pilot.press("u")
+        assert screen.table.current.id == first  # ...and undo puts the task back under the cursor.
+        await pilot.pause(1.5)
+        assert admin_task(service, first)["approve_count"] == 0
+        assert first in screen.table.visible_ids() and not screen.journal.actions
+        await pilot.press("a")
+        await wait_for(pilot, lambda: first not in screen.table.visible_ids(), timeout=4)
+    assert admin_task(service, first)["approve_count"] == 1
+
+
+async def test_dismiss_is_held_too(service) -> None:
+    app = make_app(service, undo_window=1.0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        target = screen.table.current.id
+        await pilot.press("d", "4", "enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert admin_task(service, target)["status"] == "pending"
+        await wait_for(pilot, lambda: target not in screen.table.visible_ids(), timeout=4)
+    record = admin_task(service, target)
+    assert record["status"] == "dismissed" and record["reason"] == "duplicate"
+
+
+async def test_quitting_with_held_actions_asks_send_or_drop(service) -> None:
+    app = make_app(service, undo_window=30)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        first, second = PENDING_IDS[0], PENDING_IDS[2]
+        await pilot.press("a")  # First task held...
+        await pilot.press("q")
+        assert isinstance(app.screen, QuitDialog)
+        await pilot.press("escape")  # ...stay.
+        assert app.screen is screen and app.is_running
+        await pilot.press("q", "d")  # Drop: never sent.
+        await wait_for(pilot, lambda: not app.is_running)
+    assert admin_task(service, first)["approve_count"] == 0
+    app = make_app(service, undo_window=30)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.table.current.id == first
+        await pilot.press("down", "down", "a", "q", "s")  # Send now, then quit.
+        await wait_for(pilot, lambda: not app.is_running, timeout=8)
+    assert admin_task(service, second)["approve_count"] == 1
+    assert admin_task(service, first)["approve_count"] == 0
+
+
+async def test_actions_held_when_the_app_was_killed_are_reported_not_sent(service) -> None:
+    journal = HeldJournal("test")
+    journal.hold(HeldAction(PENDING_IDS[0], "prospect_search", "Search for 20 CEOs", "approve", None, 0))
+    assert json.loads(journal.path.read_text())  # On disk, as a kill would leave it.
+    app = make_app(service, undo_window=5)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await loaded(pilot)
+        note = next(n for n in app._notifications if n.title == "Not sent")
+        assert "Search for 20 CEOs" in note.message
+    assert admin_task(service, PENDING_IDS[0])["approve_count"] == 0
+    assert HeldJournal("test").leftovers() == []
+
+
+async def test_marks_space_all_and_clear(service) -> None:
+    app = make_app(service)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        bar = screen.query_one(StatusBar)
+        await pilot.press("space", "space")
+        assert list(screen.table.marked) == PENDING_IDS[:2]
+        assert screen.table.current.id == PENDING_IDS[2]
+        assert bar.marked == 2 and "2 marked" in str(bar.render())
+        await pilot.press("slash", *"search", "enter")
+        await pilot.press("v")  # Mark all visible: the filtered ones.
+        searches = [i for i in screen.table.visible_ids()]
+        assert set(searches) <= set(screen.table.marked) and bar.marked == len(set(searches) | set(PENDING_IDS[:2]))
+        await pilot.press("V")
+        assert not screen.table.marked and bar.marked == 0

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from .intents import parse_message, pending_summary
 from .options import TASK_STATUSES
 from .responses import ApiError, data_response, read_json_body, validation_error
-from .store import TaskNotFound, TaskStateError
+from .store import TaskBackendError, TaskNotFound, TaskStateError
 
 if TYPE_CHECKING:
     from .app import Service
@@ -52,6 +52,8 @@ async def _transition(request: Request, action: Any, *args: Any) -> None:
         raise ApiError(404, "not_found", "Task not found") from None
     except TaskStateError as exc:
         raise validation_error(str(exc)) from None
+    except TaskBackendError as exc:
+        raise ApiError(500, "internal_error", str(exc)) from None
 
 
 async def approve_task(request: Request) -> Response:

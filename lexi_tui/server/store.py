@@ -70,6 +70,15 @@ class TaskNotFound(StoreError):
     """No task has this id (404 not_found)."""
 
 
+def _simulates(metadata_json: str, fault: str) -> bool:
+    metadata = json.loads(metadata_json)
+    return isinstance(metadata, dict) and metadata.get("simulate") == fault
+
+
+class TaskBackendError(Exception):
+    """The service failed to apply a transition (metadata {"simulate": "approve_error"})."""
+
+
 class TaskStateError(StoreError):
     """The task is not pending; the message is the documented 400 message."""
 
@@ -112,6 +121,11 @@ class TaskStore:
         """Close the connection (checkpoints the WAL so only the .db file remains)."""
         with self._lock:
             self._db.close()
+
+    def shared_connection(self) -> tuple[sqlite3.Connection, threading.RLock]:
+        """The connection and its lock, for other tables in the same file (the Chamelio face).
+        Closing this store closes them too."""
+        return self._db, self._lock
 
     def _refresh_next_due(self) -> None:
         row = self._db.execute("SELECT MIN(execute_at) FROM tasks WHERE status = 'approved'").fetchone()
@@ -174,6 +188,10 @@ class TaskStore:
         now = self._clock()
         execute_at = now + self.exec_delay
         with self._lock:
+            row = self._db.execute("SELECT metadata FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            if row is not None and '"approve_error"' in row[0] and _simulates(row[0], "approve_error"):
+                # A per-task fault for tests: this task's approval fails on the service's side.
+                raise TaskBackendError("Execution backend unavailable")
             cursor = self._db.execute(
                 "UPDATE tasks SET status = 'approved', approve_count = approve_count + 1, approved_ts = ?,"
                 " execute_at = ?, updated_ts = ? WHERE id = ? AND status = 'pending'",

@@ -18,10 +18,12 @@ from lexi_tui.api import errors
 from lexi_tui.api.errors import LexiError, NotFoundError, RateLimitedError, TransportError, ValidationError
 from lexi_tui.api.models import Task, TaskStatus
 from lexi_tui.held import HeldAction, HeldJournal, due_in
+from lexi_tui.ui.bulk_dialog import BulkDialog
 from lexi_tui.ui.confirm_dialog import ConfirmDialog
 from lexi_tui.ui.dismiss_dialog import DismissDialog
 
 if TYPE_CHECKING:
+    from lexi_tui.bulk import BulkSummary
     from lexi_tui.ui.main_screen import MainScreen
 
 ALREADY_HANDLED: tuple[type[LexiError], ...] = (ValidationError, NotFoundError, getattr(errors, "ConflictError", NotFoundError))
@@ -43,14 +45,64 @@ class TriageActions:
     # -- entry points --------------------------------------------------------------------
 
     def action_approve(self: "MainScreen") -> None:
+        """With marks, approve every marked task (one confirmation); else the one under the cursor."""
+        if self.table.marked:
+            self._bulk("approve", None)
+            return
         task = self.table.current
         if task is not None:
             self.approve(task)
 
     def action_dismiss_task(self: "MainScreen") -> None:
+        if self.table.marked:
+            self._bulk_dismiss()
+            return
         task = self.table.current
         if task is not None:
             self.dismiss_with_dialog(task)
+
+    # -- bulk ----------------------------------------------------------------------------
+
+    def _bulk_dismiss(self: "MainScreen") -> None:
+        """Choose one reason for all marked tasks, then confirm and run."""
+        marked = self.table.marked_tasks()
+        stand_in = Task.from_api({"id": "", "type": "bulk", "status": "pending", "description": f"{len(marked)} marked tasks"})
+
+        async def choose(reason: str | None) -> None:
+            return None  # Nothing is sent from the dialog: the bulk run sends.
+
+        def chosen(reason: str | None) -> None:
+            if reason is not None:
+                self._bulk("dismiss", reason)
+
+        caps = self.capabilities
+        self.app.push_screen(DismissDialog(stand_in, choose, reasons=caps.reasons, verb=caps.dismiss_label), chosen)
+
+    def _bulk(self: "MainScreen", action: str, reason: str | None) -> None:
+        tasks = [task for task in self.table.marked_tasks() if task.id not in self.inflight]
+        if not tasks:
+            return
+        label = "Approve" if action == "approve" else self.capabilities.dismiss_label
+        for task in tasks:
+            self.inflight[task.id] = action
+
+        def finished(result: "BulkSummary | None") -> None:
+            for task in tasks:
+                self.inflight.pop(task.id, None)
+            if result is None:
+                return
+            failed = [task.id for task, _message in result.failed] + [task.id for task in result.not_sent]
+            done = {task.id for task in result.succeeded} | {task.id for task in result.already_handled}
+            queue = self.views[0]
+            self._store(queue, [t for t in self.lists.get(queue, []) if t.id not in done])
+            self.table.set_marks(failed)  # Failed ones stay marked: retrying is one key.
+            if action == "approve" and self.capabilities.executing_view:
+                self.executing.update({task.id: task for task in result.succeeded})
+                self._ensure_following()
+            self.refresh_bindings()
+
+        profile = self.app.settings.profile  # type: ignore[attr-defined]
+        self.app.push_screen(BulkDialog(tasks, action, reason=reason, label=label, profile=profile), finished)
 
     def approve(self: "MainScreen", task: Task) -> None:
         """Approve `task`: confirm first for risky types, then hold or send."""

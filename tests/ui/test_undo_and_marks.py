@@ -100,3 +100,67 @@ async def test_marks_space_all_and_clear(service) -> None:
         assert set(searches) <= set(screen.table.marked) and bar.marked == len(set(searches) | set(PENDING_IDS[:2]))
         await pilot.press("V")
         assert not screen.table.marked and bar.marked == 0
+
+
+async def test_bulk_approve_with_one_failing_keeps_it_marked(service) -> None:
+    import httpx
+
+    failing = {"id": "bulk-fails", "type": "prospect_search", "description": "Backend will fail this one",
+               "created_at": "2026-11-23T11:45:00Z", "metadata": {"simulate": "approve_error"}}
+    assert httpx.post(f"{service.root_url}/_admin/tasks", json=[failing]).status_code == 201
+    app = make_app(service)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.table.current.id == "bulk-fails"
+        await pilot.press("space", "space", "down", "space")  # Three marked; the campaign skipped.
+        marked = list(screen.table.marked)
+        assert marked == ["bulk-fails", PENDING_IDS[0], PENDING_IDS[2]]
+        await pilot.press("a")
+        from lexi_tui.ui.bulk_dialog import BulkDialog
+
+        dialog = app.screen
+        assert isinstance(dialog, BulkDialog)
+        assert "Approve 3 marked tasks?" in str(dialog.query_one(".dialog-title").render())
+        await pilot.press("y")
+        await wait_for(pilot, lambda: dialog.phase == "done", timeout=8)
+        summary = dialog.summary
+        assert [t.id for t in summary.succeeded] == [PENDING_IDS[0], PENDING_IDS[2]]
+        assert [t.id for t, _ in summary.failed] == ["bulk-fails"]
+        assert "Approved 2 of 3 tasks" in str(dialog.query_one("#bulk-summary").render())
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert list(screen.table.marked) == ["bulk-fails"]  # Retrying is one key.
+        assert PENDING_IDS[0] not in screen.table.visible_ids()
+    assert admin_task(service, PENDING_IDS[0])["approve_count"] == 1
+    assert admin_task(service, "bulk-fails")["approve_count"] == 0
+
+
+async def test_bulk_dismiss_with_one_reason_and_cancel_part_way() -> None:
+    from ui_support import make_service
+
+    with make_service(latency_ms=(250, 250)) as service:
+        app = make_app(service)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await loaded(pilot)
+            await pilot.press("v")  # Mark all six pending tasks.
+            await pilot.press("d", "5", "enter")  # One reason for all: testing.
+            from lexi_tui.ui.bulk_dialog import BulkDialog
+
+            await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
+            dialog = app.screen
+            await pilot.press("y")
+            await wait_for(pilot, lambda: dialog.summary is None and len(screen.inflight) == 6)
+            await pilot.pause(0.6)
+            await pilot.press("escape")  # Stop part-way.
+            await wait_for(pilot, lambda: dialog.phase == "done", timeout=8)
+            summary = dialog.summary
+            assert summary.cancelled and summary.not_sent and summary.succeeded
+            await pilot.press("enter")
+            sent = [t.id for t in summary.succeeded]
+            assert set(screen.table.marked) == {t.id for t in summary.not_sent}
+        for task_id in PENDING_IDS:
+            record = admin_task(service, task_id)
+            if task_id in sent:
+                assert record["status"] == "dismissed" and record["reason"] == "testing"
+            else:
+                assert record["dismiss_count"] == 0

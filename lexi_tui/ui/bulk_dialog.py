@@ -1,0 +1,133 @@
+"""A bulk run over the marked tasks: one confirmation, progress, cancel, then a summary.
+
+The run paces itself inside the rate limit (`lexi_tui.bulk.run_bulk` waits for the reset
+rather than collecting 429s). Esc during the run cancels what is not yet sent; the
+summary says which succeeded, which failed and why, and which were already handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, ProgressBar, Static
+
+from lexi_tui.api.models import Task
+from lexi_tui.bulk import BulkSummary, run_bulk
+
+
+class BulkDialog(ModalScreen[BulkSummary | None]):
+    """Returns the run's summary, or None when the user said no before it started."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "primary", "Start / close", id="bulk.primary", priority=True),
+        Binding("escape,n", "secondary", "Cancel", id="bulk.cancel"),
+    ]
+
+    def __init__(self, tasks: list[Task], action: str, *, reason: str | None, label: str, profile: str) -> None:
+        super().__init__()
+        self.tasks = tasks
+        self.action = action
+        self.reason = reason
+        self.label = label
+        self.profile = profile
+        self.phase = "confirm"
+        self.summary: BulkSummary | None = None
+        self._cancel = asyncio.Event()
+
+    def compose(self) -> ComposeResult:
+        kinds = Counter(str(task.type) for task in self.tasks)
+        breakdown = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+        with Vertical(id="dialog", classes="dialog"):
+            yield Label(f"{self.label} {len(self.tasks)} marked task{'s' if len(self.tasks) != 1 else ''}?", classes="dialog-title")
+            body = Text(breakdown)
+            if self.reason:
+                body.append(f"\nReason: {self.reason}")
+            if self.action == "approve" and kinds.get("campaign_start"):
+                body.append(f"\n{kinds['campaign_start']} campaign_start task(s) will contact real people.", style="bold")
+            yield Static(body, classes="dialog-subject", id="bulk-body")
+            yield ProgressBar(total=len(self.tasks), show_eta=False, id="bulk-progress")
+            yield Static("", id="bulk-status")
+            yield VerticalScroll(Static("", id="bulk-summary"), id="bulk-summary-scroll")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.label} all  y", variant="warning", id="bulk-start", compact=True)
+                yield Button("Cancel  esc", id="bulk-stop", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#bulk-progress").display = False
+        self.query_one("#bulk-summary-scroll").display = False
+
+    def action_primary(self) -> None:
+        if self.phase == "confirm":
+            self._begin()
+        elif self.phase == "done":
+            self.dismiss(self.summary)
+
+    def action_secondary(self) -> None:
+        if self.phase == "confirm":
+            self.dismiss(None)
+        elif self.phase == "running":
+            self._cancel.set()
+            self._status("Cancelling: tasks not yet sent will not be sent…")
+        else:
+            self.dismiss(self.summary)
+
+    @on(Button.Pressed, "#bulk-start")
+    def _start_pressed(self) -> None:
+        self.action_primary()
+
+    @on(Button.Pressed, "#bulk-stop")
+    def _stop_pressed(self) -> None:
+        self.action_secondary()
+
+    def _begin(self) -> None:
+        self.phase = "running"
+        self.query_one("#bulk-progress").display = True
+        self.query_one("#bulk-start", Button).display = False
+        self.query_one("#bulk-stop", Button).label = "Stop  esc"
+        self._run()
+
+    @work(exclusive=True, group="bulk")
+    async def _run(self) -> None:
+        progress = self.query_one("#bulk-progress", ProgressBar)
+
+        def on_progress(done: int, total: int, task: Task, outcome: str) -> None:
+            progress.update(progress=done)
+            self._status(f"{done}/{total}: {outcome.replace('_', ' ')} · {task.description[:60]}")
+
+        def on_wait(seconds: float) -> None:
+            self._status(f"Waiting {seconds:.0f} s for the rate limit to reset (no 429s)…")
+
+        summary = await run_bulk(
+            self.app.provider,  # type: ignore[attr-defined]
+            self.tasks,
+            self.action,
+            reason=self.reason,
+            source="bulk",
+            profile=self.profile,
+            on_progress=on_progress,
+            on_wait=on_wait,
+            cancel=self._cancel,
+        )
+        self.summary = summary
+        self.phase = "done"
+        self._status("")
+        details = Text(summary.describe())
+        for task, message in summary.failed:
+            details.append(f"\n✘ {task.description[:50]} — {message}", style="bold")
+        if summary.failed:
+            details.append("\nFailed tasks stay marked: press the key again to retry them.", style="italic")
+        self.query_one("#bulk-summary", Static).update(details)
+        self.query_one("#bulk-summary-scroll").display = True
+        self.query_one("#bulk-stop", Button).label = "Close  ⏎"
+        self.query_one(".dialog-title", Label).update(f"{self.label}: done")
+
+    def _status(self, message: str) -> None:
+        self.query_one("#bulk-status", Static).update(Text(message))

@@ -102,7 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_app(args: argparse.Namespace, config, profile) -> int:  # noqa: ANN001 - config types are lazy
+    from lexi_tui.rules import RulesError, load_rules
     from lexi_tui.ui.app import AppSettings, LexiApp
+
+    try:
+        rules = load_rules(config.path) if config.path else []
+    except RulesError as error:
+        print(f"lexi-tui: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
     settings = AppSettings(
         profile=profile.name,
@@ -113,6 +120,7 @@ def run_app(args: argparse.Namespace, config, profile) -> int:  # noqa: ANN001 -
         keymap=dict(config.keymap),
         theme=args.theme or config.theme,
         exit_after_load=args.exit_after_load,
+        rules=rules,
         ca_bundle=profile.ca_bundle,
     )
     if not args.demo:

@@ -1,47 +1,33 @@
 """Auto-approve and auto-dismiss rules, written as `[[rules]]` tables in the config file.
 
-Most of a busy queue is routine (small prospect searches, the same request queued twice),
-and triaging it by hand is what makes people stop reading. Rules let the routine part go
-by itself while anything unusual still waits for a person. They are deliberately narrow:
+Most of a busy queue is routine (small prospect searches, the same request queued twice);
+rules let that part go by itself while anything unusual still waits for a person. They are
+deliberately narrow, because a rule that approves too much does real damage:
 
 * A rule must have at least one condition; an empty rule would match every task.
 * `campaign_start` (it e-mails real people) is never auto-approved unless the rule names
   that type explicitly in `type`; a rule without `type` never approves one.
 * A condition on a metadata path the task does not have never holds.
-* On a list value (e.g. `query.person_locations`), a comparison must hold for every
-  element and the list must not be empty: "~ California" does not approve a search
-  for California *and* Texas.
+* On a list value (e.g. `query.person_locations`), a comparison must hold for every element
+  and the list must not be empty: "~ California" does not approve California *and* Texas.
 * Only pending tasks are considered, and the first matching rule wins, in file order.
 
-Example (the `[rules.metadata]` keys are dotted paths into the task's metadata; values
-are an operator and an operand: `==`, `!=`, `<`, `<=`, `>`, `>=`, `~` (regular
-expression search), `in [a, b]`, or `exists`; a bare number or boolean means `==`)::
+`[rules.metadata]` keys are dotted paths into the task's metadata (list indexes allowed);
+values are an operator and an operand: `==`, `!=`, `<`, `<=`, `>`, `>=`, `~` (regular
+expression search), `in [a, b]`, `exists`; a bare number or boolean means `==`, a list `in`.
+Operands are read as JSON when they are JSON (`50`, `true`, `"50"`), else as plain text.
 
-    [[rules]]
-    name = "small prospect searches"
-    action = "approve"
-    type = "prospect_search"
-    description = "(?i)law firm"
-    [rules.metadata]
-    "per_page" = "<= 50"
-    "query.person_locations" = "~ California"
-
-    [[rules]]
-    name = "duplicates"
-    action = "dismiss"
-    duplicate_of_pending = true
-    reason = "duplicate"
-
-`evaluate` is pure (no I/O, no clock), so the app can preview what rules would do and
+`evaluate` is pure (no I/O, no clock), so the app can preview what the rules would do and
 `lexi-tui watch --dry-run` shows exactly what a live run would send.
 """
+
 
 from __future__ import annotations
 
 import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -384,14 +370,13 @@ def _parse_list(text: str) -> list[Any] | None:
 
 
 def _scalar(text: str) -> Any:
-    """An operand as JSON when it is JSON (`50`, `true`, `"50"`), else the text itself."""
+    """An operand as JSON when it is JSON (`50`, `true`, `"50"`, `["CEO"]`), else the text itself."""
     if len(text) >= 2 and text[0] == text[-1] == "'":
         return text[1:-1]
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except ValueError:
         return text
-    return value if not isinstance(value, (dict, list)) else text
 
 
 def _compile(pattern: str, fail: Any) -> re.Pattern[str]:
@@ -471,16 +456,10 @@ def _explain(task: Task, rule: Rule, reason: str | None, reasons: list[str]) -> 
 
 
 def _kind(value: object) -> str:
+    """Name a TOML value's type the way the file's author would."""
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
-    if _is_number(value):
-        return f"a number ({value!r})"
-    if isinstance(value, str):
-        return f"a string ({value!r})" if value else "an empty string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    if value is None:
-        return "nothing"
-    return f"a {type(value).__name__}"
+    if _is_number(value) or (isinstance(value, str) and value):
+        return f"{'a number' if _is_number(value) else 'a string'} ({value!r})"
+    names = {str: "an empty string", list: "a list", dict: "a table", type(None): "nothing"}
+    return names.get(type(value), f"a {type(value).__name__}")

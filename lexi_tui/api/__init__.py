@@ -3,6 +3,7 @@
 from lexi_tui.api.client import DEFAULT_BASE_URL, USER_AGENT, LexiClient, ResponseInfo
 from lexi_tui.api.errors import (
     APIError,
+    ConflictError,
     ConnectError,
     InsufficientCreditsError,
     InvalidKeyError,
@@ -30,7 +31,7 @@ from lexi_tui.api.ratelimit import RateLimit
 
 __all__ = [
     "DEFAULT_BASE_URL", "USER_AGENT", "LexiClient", "ResponseInfo",
-    "APIError", "ConnectError", "InsufficientCreditsError", "InvalidKeyError", "LexiError",
+    "APIError", "ConflictError", "ConnectError", "InsufficientCreditsError", "InvalidKeyError", "LexiError",
     "MalformedResponseError", "NotFoundError", "PermissionDeniedError", "RateLimitedError",
     "RequestTimeoutError", "ServerError", "TLSError", "TransportError", "ValidationError",
     "DISMISS_REASONS", "ApproveResult", "ChatReply", "DismissResult", "Task", "TaskStatus",

@@ -86,6 +86,12 @@ class NotFoundError(APIError):
     code = "not_found"
 
 
+class ConflictError(APIError):
+    """409 conflict: the task is no longer in a state that allows the action (Chamelio)."""
+
+    code = "conflict"
+
+
 class RateLimitedError(APIError):
     """429 rate_limited. `retry_after` is the number of seconds to wait, when known."""
 
@@ -167,6 +173,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
     402: InsufficientCreditsError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    409: ConflictError,
     429: RateLimitedError,
 }
 

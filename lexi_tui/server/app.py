@@ -25,8 +25,9 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .admin import admin_routes
+from .chamelio import ChamelioFace, chamelio_admin_routes, chamelio_app, open_face
 from .faults import FaultInjector, drop_connection
-from .options import GATEWAY_PREFIX, ServerOptions
+from .options import CHAMELIO_PREFIX, GATEWAY_PREFIX, ServerOptions
 from .ratelimit import RateLimiter
 from .records import load_tasks_file, validate_tasks
 from .responses import ApiError, error_body, error_response, send_raw
@@ -50,6 +51,8 @@ class Service:
     faults: FaultInjector
     stats: Stats
     permissions: dict[str, bool]
+    chamelio: ChamelioFace | None = None
+    """The Chamelio face (mounted at /chamelio); None only for a Service built by hand."""
 
 
 def open_service(options: ServerOptions, db_path: str) -> Service:
@@ -67,6 +70,7 @@ def open_service(options: ServerOptions, db_path: str) -> Service:
             store.insert(validate_tasks(list(options.tasks), now))
         if options.seed_tasks:
             store.insert(generate_tasks(options.seed_tasks, options.random_seed, now, options.exec_delay))
+        chamelio = open_face(options, store)
     except BaseException:
         store.close()
         raise
@@ -77,7 +81,12 @@ def open_service(options: ServerOptions, db_path: str) -> Service:
         faults=FaultInjector(options.latency_ms, options.error_rate, options.drop_rate, options.random_seed),
         stats=Stats(),
         permissions=options.key_permissions(),
+        chamelio=chamelio,
     )
+
+
+def _is_chamelio(path: str) -> bool:
+    return path == CHAMELIO_PREFIX or path.startswith(CHAMELIO_PREFIX + "/")
 
 
 def bearer_key(scope: Scope) -> str | None:
@@ -120,7 +129,8 @@ class GatewayMiddleware:
         try:
             if not is_admin:
                 service.stats.request(scope["method"], path)
-                if not await self._apply_faults(receive, send_with_headers):
+                # Lexi's injected faults are its gateway's; the Chamelio face has its own.
+                if not _is_chamelio(path) and not await self._apply_faults(receive, send_with_headers):
                     return
             if service.store.has_due():
                 await run_in_threadpool(service.store.process_due)
@@ -214,17 +224,25 @@ def build_app(service: Service) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(_finisher(service))
+        tasks = [asyncio.create_task(_finisher(service))]
+        if service.chamelio is not None:
+            tasks.append(asyncio.create_task(service.chamelio.background()))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     routes: list[BaseRoute] = [Mount(GATEWAY_PREFIX, routes=gateway_routes())]
+    if service.chamelio is not None:
+        routes.append(Mount(CHAMELIO_PREFIX, app=chamelio_app(service.chamelio)))
     if service.options.admin:
         routes.extend(admin_routes())
+        if service.chamelio is not None:
+            routes.extend(chamelio_admin_routes())
     starlette_app = Starlette(routes=routes, lifespan=lifespan,
                               exception_handlers={ApiError: _api_error, HTTPException: _http_error,
                                                   Exception: _internal_error})

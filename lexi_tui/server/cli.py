@@ -15,7 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .options import DEMO_KEY, PLAN_RATE_LIMITS, ServerOptions, parse_latency
+from .options import (CHAMELIO_DEMO_KEY, CHAMELIO_KEY_STATES, CHAMELIO_PREFIX, DEMO_KEY, PLAN_RATE_LIMITS,
+                      ServerOptions, parse_latency)
 
 EXIT_USAGE = 2  # bad arguments or a bad --tasks file
 EXIT_UNAVAILABLE = 1  # the port cannot be bound
@@ -83,8 +84,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of requests answered 500 (JSON) or 502 (HTML), alternately")
     faults.add_argument("--drop-rate", type=_number(float, 0, 1), default=0.0, metavar="F",
                         help="share of requests whose connection is closed without a response")
+    chamelio = parser.add_argument_group(f"Chamelio face (mounted at {CHAMELIO_PREFIX}, X-API-Key keys)")
+    chamelio.add_argument("--chamelio-key", action="append", default=[], metavar="KEY",
+                          help=f"accept KEY for the Chamelio face (repeatable; with none, {CHAMELIO_DEMO_KEY})")
+    chamelio.add_argument("--chamelio-key-state", action="append", default=[], type=_key_state, metavar="KEY=STATE",
+                          help="a known key in STATE (inactive, revoked or expired), answered with that 401 "
+                          "(repeatable)")
+    chamelio.add_argument("--chamelio-rate-limit", type=_number(int, 0), default=0, metavar="N",
+                          help="Chamelio requests per --rate-window per key, 0 = off (default)")
+    chamelio.add_argument("--chamelio-seed-workflows", type=_number(int, 0), default=0, metavar="N",
+                          help="add N legal workflows with 3-5 tasks each (ids from 1001; at least two per "
+                          "workflow wait at their approval step), deterministic for --random-seed")
+    chamelio.add_argument("--chamelio-step-delay", type=_number(float, 0), default=0.0, metavar="SECONDS",
+                          help="tasks move on from intake and from review after this long, 0 = they wait "
+                          "(default); the step after a decision takes --exec-delay")
+    chamelio.add_argument("--chamelio-webhook-url", metavar="URL",
+                          help="POST signed webhooks (flows.tasks.created, step_change, completed, canceled) here")
+    chamelio.add_argument("--chamelio-webhook-secret", metavar="SECRET",
+                          help="HMAC-SHA256 secret for X-Chamelio-Signature (required with --chamelio-webhook-url)")
+    chamelio.add_argument("--chamelio-approve-failure-rate", type=_number(float, 0, 1), default=0.0, metavar="F",
+                          help='share of approvals answered 500 "Failed to submit approval" (nothing applied)')
     parser.add_argument("--admin", action="store_true",
                         help="enable /_admin endpoints (task records, stats, runtime faults; no auth)")
+
+
+def _key_state(text: str) -> tuple[str, str]:
+    key, sep, state = text.rpartition("=")
+    if not sep or not key or state not in CHAMELIO_KEY_STATES[1:]:
+        raise argparse.ArgumentTypeError(f"use KEY=STATE with STATE one of {', '.join(CHAMELIO_KEY_STATES[1:])}")
+    return (key, state)
 
 
 def options_from_args(args: argparse.Namespace) -> ServerOptions:
@@ -96,6 +124,11 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         seed_tasks=args.seed_tasks, random_seed=args.random_seed, tasks_file=args.tasks,
         latency_ms=tuple(args.latency), error_rate=args.error_rate, drop_rate=args.drop_rate,
         admin=args.admin, quiet=False,
+        chamelio_keys=tuple(args.chamelio_key), chamelio_key_states=tuple(args.chamelio_key_state),
+        chamelio_rate_limit=args.chamelio_rate_limit, chamelio_seed_workflows=args.chamelio_seed_workflows,
+        chamelio_step_delay=args.chamelio_step_delay, chamelio_webhook_url=args.chamelio_webhook_url,
+        chamelio_webhook_secret=args.chamelio_webhook_secret,
+        chamelio_approve_failure_rate=args.chamelio_approve_failure_rate,
     )
 
 
@@ -115,6 +148,19 @@ def banner(options: ServerOptions, base_url: str, root_url: str, db_path: str) -
         lines.append(f"  Admin: {root_url}/_admin/stats, /_admin/tasks/ID, /_admin/faults")
     if options.lexi_keys():
         lines.append(f'  Try: curl {base_url}/v1/lexi/tasks -H "Authorization: Bearer {options.lexi_keys()[0]}"')
+    chamelio_url = root_url + CHAMELIO_PREFIX
+    lines.append(f"Chamelio face on {chamelio_url}")
+    lines += [f"  X-API-Key:                    {key}" for key in options.chamelio_active_keys()]
+    if options.chamelio_rate_limit:
+        lines.append(f"  Rate limit: {options.chamelio_rate_limit} requests per {options.rate_window:g} s per key")
+    if options.chamelio_seed_workflows:
+        lines.append(f"  Seeded workflows: {options.chamelio_seed_workflows} (task ids from 1001)")
+    if options.chamelio_webhook_url:
+        lines.append(f"  Webhooks to: {options.chamelio_webhook_url}")
+    if options.admin:
+        lines.append(f"  Admin: {root_url}/_admin/chamelio/tasks/ID, /_admin/chamelio/webhooks")
+    if options.chamelio_active_keys():
+        lines.append(f'  Try: curl {chamelio_url}/tasks/1001 -H "X-API-Key: {options.chamelio_active_keys()[0]}"')
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
 

@@ -25,6 +25,18 @@ TASK_STATUSES: tuple[str, ...] = ("pending", "approved", "dismissed", "completed
 #: The task types the docs name (stored types may be any string).
 TASK_TYPES: tuple[str, ...] = ("prospect_search", "campaign_start", "contact_update", "list_operation")
 
+#: The Chamelio face's key when no Chamelio key is configured (`--chamelio-key`).
+CHAMELIO_DEMO_KEY = "ca_demo_0000000000000000"
+
+#: Mount point of the Chamelio face: its base URL is `http://HOST:PORT/chamelio`.
+CHAMELIO_PREFIX = "/chamelio"
+
+#: Production base URL of Chamelio, for documentation and messages only.
+CHAMELIO_PRODUCTION_BASE_URL = "https://platform.chamelio.ai"
+
+#: `--chamelio-key-state KEY=STATE`: the states a configured key can be in.
+CHAMELIO_KEY_STATES: tuple[str, ...] = ("active", "inactive", "revoked", "expired")
+
 #: Documented plan limits (requests per minute), for help texts.
 PLAN_RATE_LIMITS = {"starter": 10, "pro": 50}
 
@@ -55,6 +67,18 @@ class ServerOptions:
     drop_rate: float = 0.0
     admin: bool = False
     quiet: bool = True
+    # -- the Chamelio face (mounted at /chamelio) --
+    chamelio_keys: tuple[str, ...] = ()
+    chamelio_key_states: tuple[tuple[str, str], ...] = ()
+    """(key, state) pairs: a key in state inactive/revoked/expired answers that 401."""
+    chamelio_rate_limit: int = 0
+    chamelio_seed_workflows: int = 0
+    chamelio_step_delay: float = 0.0
+    """Seconds a task spends at intake and at review before moving on; 0 = it waits there."""
+    chamelio_webhook_url: str | None = None
+    chamelio_webhook_secret: str | None = None
+    chamelio_approve_failure_rate: float = 0.0
+    """Share of approvals answered 500 "Failed to submit approval" (nothing is applied)."""
 
     def __post_init__(self) -> None:
         """Reject impossible values early, where the caller can see which one is wrong."""
@@ -76,6 +100,24 @@ class ServerOptions:
         low, high = self.latency_ms
         if not (0 <= low <= high and math.isfinite(high)):
             problems.append(f"latency_ms must be 0 <= min <= max, got {self.latency_ms}")
+        if self.chamelio_rate_limit < 0:
+            problems.append(f"chamelio_rate_limit must be >= 0, got {self.chamelio_rate_limit}")
+        if self.chamelio_seed_workflows < 0:
+            problems.append(f"chamelio_seed_workflows must be >= 0, got {self.chamelio_seed_workflows}")
+        if not (self.chamelio_step_delay >= 0 and math.isfinite(self.chamelio_step_delay)):
+            problems.append(f"chamelio_step_delay must be >= 0, got {self.chamelio_step_delay}")
+        if not 0.0 <= self.chamelio_approve_failure_rate <= 1.0:
+            problems.append(f"chamelio_approve_failure_rate must be between 0 and 1, "
+                            f"got {self.chamelio_approve_failure_rate}")
+        for pair in self.chamelio_key_states:
+            if len(pair) != 2 or pair[1] not in CHAMELIO_KEY_STATES:
+                problems.append(f"chamelio_key_states entries are (key, state) with state one of "
+                                f"{', '.join(CHAMELIO_KEY_STATES)}, got {pair!r}")
+        if self.chamelio_webhook_url is not None:
+            if not self.chamelio_webhook_url.startswith(("http://", "https://")):
+                problems.append(f"chamelio_webhook_url must be an http(s) URL, got {self.chamelio_webhook_url!r}")
+            if not self.chamelio_webhook_secret:
+                problems.append("chamelio_webhook_url needs chamelio_webhook_secret to sign deliveries")
         overlap = set(self.keys) & set(self.keys_without_lexi)
         if overlap:
             problems.append(f"a key cannot both have and lack the lexi permission: {sorted(overlap)}")
@@ -93,6 +135,21 @@ class ServerOptions:
         permissions = {key: False for key in self.keys_without_lexi}
         permissions.update({key: True for key in self.keys})
         return permissions
+
+    def chamelio_key_table(self) -> dict[str, str]:
+        """Map every Chamelio key the face knows to its state ("active", "revoked", ...).
+
+        The Chamelio demo key is accepted only when no active Chamelio key was configured;
+        a key given a state with `--chamelio-key-state` is in that state even if also listed
+        as a plain key.
+        """
+        table = {key: "active" for key in self.chamelio_keys} or {CHAMELIO_DEMO_KEY: "active"}
+        table.update(dict(self.chamelio_key_states))
+        return table
+
+    def chamelio_active_keys(self) -> list[str]:
+        """Keys a client can use for the Chamelio face (what the CLI prints at start)."""
+        return [key for key, state in self.chamelio_key_table().items() if state == "active"]
 
     def lexi_keys(self) -> list[str]:
         """Keys a client can use for the Lexi endpoints (what the CLI prints at start)."""

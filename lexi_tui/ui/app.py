@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Iterable
+from typing import Any, ClassVar, Iterable
 from urllib.parse import urlsplit
 
 from textual import work
@@ -57,6 +57,8 @@ class AppSettings:
     theme: str = "textual-dark"
     read_retries: int = 2
     ca_bundle: str | None = None
+    rules: list[Any] = field(default_factory=list)
+    """Auto-approve/dismiss rules (`lexi_tui.rules.Rule`), run on each refresh."""
     exit_after_load: bool = False
     """Quit once the first list is painted: the benchmark harness times cold start with it."""
 
@@ -165,6 +167,7 @@ class LexiApp(App[None]):
                 self.provider.capabilities,
                 journal=HeldJournal(self.settings.profile),
                 undo_window=self.settings.undo_window,
+                rules=self.settings.rules,
             )
         )
 

@@ -24,10 +24,12 @@ from lexi_tui.api.models import Task, TaskStatus
 from lexi_tui.budget import RefreshBudget
 from lexi_tui.held import HeldJournal
 from lexi_tui.providers.base import Capabilities
+from lexi_tui.rules import Rule
 from lexi_tui.ui.chat_panel import ChatPanel
 from lexi_tui.ui.detail_pane import TaskDetail
 from lexi_tui.ui.status_bar import StatusBar
 from lexi_tui.ui.task_table import TaskTable
+from lexi_tui.ui.rule_actions import RuleActions, rules_log_widget
 from lexi_tui.ui.triage_actions import TriageActions, summary
 
 
@@ -47,7 +49,7 @@ def result_summary(task: Task) -> str:
     return str(value) if value is not None else ""
 
 
-class MainScreen(TriageActions, Screen[None]):
+class MainScreen(TriageActions, RuleActions, Screen[None]):
     """Clear the approval queue from the keyboard."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -57,6 +59,10 @@ class MainScreen(TriageActions, Screen[None]):
                 tooltip="Dismiss the task with a documented reason (1-5) or your own (6)"),
         Binding("u", "undo", "Undo", id="task.undo", tooltip="Take back the last approve/dismiss while its undo window is open"),
         Binding("c", "chat", "Chat", id="chat.open", tooltip="Open the chat with Lexi (Esc closes it)"),
+        Binding("h", "history", "History", show=False, id="app.history", tooltip="The audit log of every action sent"),
+        Binding("p", "toggle_rules", "Pause rules", show=False, id="rules.pause", tooltip="Pause or resume the auto-approve rules"),
+        Binding("R", "rules_dry_run", "Rules dry run", show=False, id="rules.dry_run",
+                tooltip="Show what the rules would do to the queue now, sending nothing"),
         Binding("slash", "filter", "Filter", id="list.filter",
                 tooltip="Narrow the list as you type (id, type, description); Esc clears"),
         Binding("r", "refresh", "Refresh", id="list.refresh", tooltip="Fetch the list now"),
@@ -86,8 +92,11 @@ class MainScreen(TriageActions, Screen[None]):
         *,
         journal: HeldJournal,
         undo_window: float = 0.0,
+        rules: list[Rule] | None = None,
     ) -> None:
         super().__init__()
+        self.rules = list(rules or [])
+        self.rules_paused = False
         self.journal = journal
         self.undo_window = undo_window
         self._hold_timers: dict[str, Timer] = {}
@@ -119,6 +128,7 @@ class MainScreen(TriageActions, Screen[None]):
                 yield Tabs(*(Tab(view.replace("_", " ").title(), id=f"view-{view}") for view in self.views), id="views")
                 yield Input(placeholder="Filter: type to narrow the list, Enter to keep, Esc to clear", id="filter")
                 yield TaskTable(id="tasks")
+                yield rules_log_widget()
             with Vertical(id="side"):
                 yield TaskDetail(id="detail")
                 yield ChatPanel(id="chat")
@@ -140,6 +150,10 @@ class MainScreen(TriageActions, Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False
+        self.query_one("#rules-log").display = bool(self.rules)
+        if self.rules:
+            self.query_one(StatusBar).rules = "on"
+            self.rules_log(f"{len(self.rules)} rule(s) active; p pauses them, R shows a dry run")
         self.chat.display = False
         self.query_one(Tabs).can_focus = False
         self.table.focus()
@@ -187,6 +201,8 @@ class MainScreen(TriageActions, Screen[None]):
                 tasks = await api.list_tasks(status)
                 calls += 1
                 self._store(status, tasks)
+                if status == self.views[0]:
+                    self.apply_rules(tasks)
             if self.executing:
                 calls += await self._follow_executing()
         except InvalidKeyError as error:
@@ -370,6 +386,10 @@ class MainScreen(TriageActions, Screen[None]):
     def _filter_kept(self, event: Input.Submitted) -> None:
         if not event.value:
             self.query_one("#filter").display = False
+        self.query_one("#rules-log").display = bool(self.rules)
+        if self.rules:
+            self.query_one(StatusBar).rules = "on"
+            self.rules_log(f"{len(self.rules)} rule(s) active; p pauses them, R shows a dry run")
         self.table.focus()
 
     def action_back(self) -> None:
@@ -382,6 +402,11 @@ class MainScreen(TriageActions, Screen[None]):
             self._close_chat()
         else:
             self.table.focus()
+
+    def action_history(self) -> None:
+        from lexi_tui.ui.history_screen import HistoryScreen
+
+        self.app.push_screen(HistoryScreen())
 
     def action_open_detail(self) -> None:
         self.detail.json_view.focus()

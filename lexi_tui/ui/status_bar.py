@@ -42,6 +42,8 @@ class StatusBar(Static):
     location: reactive[str] = reactive("")
     marked: reactive[int] = reactive(0)
     held: reactive[int] = reactive(0)
+    rules: reactive[str] = reactive("")
+    """"on", "paused", or "" when no rules are configured."""
 
     def render(self) -> Text:
         label, style_name = CONNECTION_LABELS.get(self.connection, (self.connection, "status-bar--dim"))
@@ -56,6 +58,9 @@ class StatusBar(Static):
             text.append(f" {self.detail}", dim)
         if self.marked:
             text.append(f"  ◆ {self.marked} marked", self.get_component_rich_style("status-bar--limited", partial=True))
+        if self.rules:
+            style = "status-bar--online" if self.rules == "on" else "status-bar--limited"
+            text.append(f"  rules {self.rules}", self.get_component_rich_style(style, partial=True))
         if self.held:
             text.append(f"  ⏳ {self.held} to send (u undoes)", self.get_component_rich_style("status-bar--connecting", partial=True))
         rate = self.rate_limit

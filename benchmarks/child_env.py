@@ -1,0 +1,61 @@
+"""The environment and command lines of the processes the harness starts.
+
+The app reads XDG folders and the keyring: a benchmark must never touch the real ones, and
+keyring discovery (~200 ms) would otherwise be timed. The key comes from `LEXI_API_KEY`,
+which the app checks before the keyring.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from lexi_tui.server.options import DEMO_KEY
+
+REPO = Path(__file__).resolve().parent.parent
+BASELINE_APP = Path(__file__).resolve().parent / "baseline_app.py"
+HEADLESS_DRIVER = "textual.drivers.headless_driver:HeadlessDriver"
+COLUMNS, LINES = 100, 30
+
+_home = tempfile.TemporaryDirectory(prefix="lexi-bench-home-")
+
+
+def child_env(*, headless: bool, key: str = DEMO_KEY) -> dict[str, str]:
+    """Environment for a child app: isolated XDG dirs, the null keyring, the key, a fixed size.
+
+    Headless runs use Textual's own replacement-driver hook (`TEXTUAL_DRIVER`), which is how
+    a real process runs Textual headless; COLUMNS/LINES give it the pty runs' size.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL_") and k not in ("COLORTERM", "NO_COLOR")}
+    home = Path(_home.name)
+    for name in ("config", "data", "cache", "state"):
+        (home / name).mkdir(exist_ok=True)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_STATE_HOME=str(home / "state"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        LEXI_API_KEY=key,
+        TERM="xterm-256color",
+        COLUMNS=str(COLUMNS),
+        LINES=str(LINES),
+    )
+    if headless:
+        env["TEXTUAL_DRIVER"] = HEADLESS_DRIVER
+    return env
+
+
+def app_command(base_url: str, *extra: str) -> list[str]:
+    """`lexi-tui --base-url URL ...` through the installed console script (what a user runs)."""
+    script = Path(sys.executable).with_name("lexi-tui")
+    head = [str(script)] if script.exists() else [sys.executable, "-m", "lexi_tui.cli"]
+    return [*head, "--base-url", base_url, *extra]
+
+
+def baseline_command(*extra: str) -> list[str]:
+    """The bare Textual baseline app, run by path so it imports nothing of the harness."""
+    return [sys.executable, str(BASELINE_APP), *extra]

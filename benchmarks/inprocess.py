@@ -1,0 +1,136 @@
+"""Refresh cost on the event loop, measured in-process with Textual's pilot.
+
+A refresh is `MainScreen._store("pending", tasks)` followed by the repaint it causes
+(`await pilot.pause()`); the figure is `time.thread_time()` of the main thread across both,
+i.e. the CPU the event loop spent, which is what makes keys wait. Task lists are parsed once
+from list bodies up front, so HTTP and JSON parsing are not in the figure (the app parses big
+lists in a worker thread anyway). Before each step the loop is left to settle and garbage
+from earlier steps is collected, so one step's leftovers are not charged to the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from lexi_tui.api.models import Task, parse_task_list
+from lexi_tui.ui.app import AppSettings, LexiApp
+from lexi_tui.ui.main_screen import MainScreen
+
+from benchmarks.baseline_app import BaselineApp, baseline_rows
+from benchmarks.task_data import list_body, pending_tasks, with_changed_descriptions
+
+SIZE = (120, 36)
+STEPS = ("first_paint", "no_change", "change_1pct", "change_all")
+
+
+@dataclass
+class RefreshRuns:
+    """Milliseconds of main-thread CPU per step and size: runs[size][step] = [ms, ...]."""
+
+    runs: dict[int, dict[str, list[float]]] = field(default_factory=dict)
+    pause_floor_ms: list[float] = field(default_factory=list)
+    """What an `await pilot.pause()` with nothing to do costs; part of every figure."""
+
+
+def app_settings(base_url: str, key: str, **overrides: Any) -> AppSettings:
+    """Settings for an in-process app: no keyring, no live refresh, no retries."""
+    values: dict[str, Any] = dict(profile="bench", base_url=base_url, api_key=key, use_keyring=False,
+                                  refresh_interval=0, read_retries=0)
+    values.update(overrides)
+    return AppSettings(**values)
+
+
+async def wait_loaded(pilot: Any, app: LexiApp, timeout: float = 30.0) -> MainScreen:
+    """The main screen, once its first fetch has been painted."""
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = app.screen
+        if isinstance(screen, MainScreen) and screen.fetched_at is not None:
+            await pilot.pause()
+            return screen
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not load its first list in time")
+        await pilot.pause(0.01)
+
+
+async def settle(pilot: Any) -> None:
+    """Let workers and timers from the previous step finish, then collect their garbage."""
+    await pilot.pause(0.05)
+    gc.collect()
+    await pilot.pause()
+
+
+async def cpu_ms(pilot: Any, action: Any) -> float:
+    """Main-thread CPU (ms) of `action()` plus the repaint it causes."""
+    started = time.thread_time()
+    action()
+    await pilot.pause()
+    return (time.thread_time() - started) * 1000.0
+
+
+def task_lists(size: int) -> dict[str, list[Task]]:
+    """The four lists a size needs, each parsed from its own body (equal values, new objects,
+    as a real refresh delivers them)."""
+    raw = pending_tasks(size)
+    gc.disable()  # Preparation only: no point in collecting while building 200,000 objects.
+    try:
+        return {
+            "first_paint": parse_task_list(list_body(raw)),
+            "no_change": parse_task_list(list_body(raw)),
+            "change_1pct": parse_task_list(list_body(with_changed_descriptions(raw, 100, "edited"))),
+            "change_all": parse_task_list(list_body(with_changed_descriptions(raw, 1, "rewritten"))),
+        }
+    finally:
+        gc.enable()
+
+
+async def _refresh(base_url: str, key: str, sizes: tuple[int, ...], runs: int) -> RefreshRuns:
+    result = RefreshRuns()
+    app = LexiApp(app_settings(base_url, key))
+    async with app.run_test(headless=True, size=SIZE) as pilot:
+        screen = await wait_loaded(pilot, app)
+        for _ in range(runs):
+            await settle(pilot)
+            result.pause_floor_ms.append(await cpu_ms(pilot, lambda: None))
+        for size in sizes:
+            lists = task_lists(size)
+            steps: dict[str, list[float]] = {step: [] for step in STEPS}
+            for _ in range(runs):
+                screen._store("pending", [])
+                for step in STEPS:
+                    await settle(pilot)
+                    tasks = lists[step]
+                    steps[step].append(await cpu_ms(pilot, lambda: screen._store("pending", tasks)))
+                if screen.table.task_count != size:
+                    raise RuntimeError(f"the table shows {screen.table.task_count} tasks, expected {size}")
+            result.runs[size] = steps
+            del lists
+            screen._store("pending", [])
+            gc.collect()
+    return result
+
+
+def measure_refresh(base_url: str, key: str, sizes: tuple[int, ...], runs: int) -> RefreshRuns:
+    """Refresh steps for each size against an app connected to the (empty) local service."""
+    return asyncio.run(_refresh(base_url, key, sizes, runs))
+
+
+async def _baseline_reload(runs: int) -> list[float]:
+    app = BaselineApp(exit_after_first_frame=False)
+    rows = baseline_rows()
+    times = []
+    async with app.run_test(headless=True, size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(runs):
+            await settle(pilot)
+            times.append(await cpu_ms(pilot, lambda: app.reload(rows)))
+    return times
+
+
+def measure_baseline_reload(runs: int) -> list[float]:
+    """The baseline's refresh: clear its DataTable and add its 200 rows again, plus the repaint."""
+    return asyncio.run(_baseline_reload(runs))

@@ -1,0 +1,141 @@
+"""The harness's phases, in the order they run, each with the local service it needs.
+
+Phases never overlap (they would measure each other on a 2-core machine), and each starts
+a service holding exactly the tasks it needs, so no phase depends on another's leftovers.
+Every phase returns the table rows it produced plus footnotes and extra figures for the JSON.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from benchmarks import cold_start, idle, inprocess, key_latency, metrics, triage
+from benchmarks.baseline_app import baseline_rows
+from benchmarks.child_env import COLUMNS, LINES, app_command, baseline_command, child_env
+from benchmarks.plan import Plan
+from benchmarks.report import Metric, median
+from benchmarks.service import start_pending_service
+from benchmarks.task_data import pending_tasks
+
+TRIAGE_BUDGET = 45.0
+"""Seconds of triage after which no further triage run starts (a slow app must not blow 5 min)."""
+
+T = TypeVar("T")
+
+
+@dataclass
+class Outcome:
+    """What the phases produced so far."""
+
+    rows: list[Metric] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def progress(message: str) -> None:
+    """One line on stderr, so a long run shows where it is while stdout keeps only the table."""
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def timed(name: str, action: Callable[[], T]) -> T:
+    started = time.perf_counter()
+    progress(f"{name}…")
+    result = action()
+    progress(f"{name}: {time.perf_counter() - started:.1f} s")
+    return result
+
+
+def app_marker() -> str:
+    """Text of the first task's row: once it is on the terminal, the list has been painted."""
+    return pending_tasks(1)[0]["description"][:30]
+
+
+def baseline_marker() -> str:
+    return baseline_rows(1)[0][2][:30]
+
+
+def refresh_phase(plan: Plan, out: Outcome) -> None:
+    """Refresh steps in-process against an empty service (the lists are fed to the screen)."""
+    with start_pending_service(0) as service:
+        refresh = timed("refresh (in-process)", lambda: inprocess.measure_refresh(
+            service.base_url, service.api_key, plan.refresh_sizes, plan.runs))
+    reload_ms = timed("baseline reload (in-process)", lambda: inprocess.measure_baseline_reload(max(plan.runs, 3)))
+    out.rows += metrics.refresh_metrics(refresh, reload_ms)
+    out.extras["pilot_pause_floor_ms"] = refresh.pause_floor_ms
+    out.notes.append(
+        "Refresh rows: main-thread CPU (time.thread_time) of MainScreen._store() plus the repaint (await "
+        "pilot.pause()), 120x36 headless; tasks parsed once beforehand, so HTTP and JSON parsing are excluded. "
+        f"An idle pilot.pause() alone costs {median(refresh.pause_floor_ms):.1f} ms of that.")
+
+
+def triage_phase(plan: Plan, out: Outcome) -> None:
+    """Approve `plan.triage_tasks` tasks per run; more runs only while within TRIAGE_BUDGET."""
+    runs: list[triage.TriageRun] = []
+    spent = 0.0
+    while len(runs) < plan.runs and (not runs or spent < TRIAGE_BUDGET):
+        with start_pending_service(plan.triage_tasks, seed=100 + len(runs)) as service:
+            started = time.perf_counter()
+            runs.append(timed(f"triage run {len(runs) + 1}", lambda: triage.measure_triage(
+                service.base_url, service.api_key, plan.triage_tasks)))
+            spent += time.perf_counter() - started
+    base = [timed("baseline keys", lambda: triage.measure_baseline_triage(plan.triage_tasks)) for _ in runs]
+    out.rows += metrics.triage_metrics(runs, base, plan.triage_tasks)
+    if len(runs) < plan.runs:
+        out.notes.append(f"Triage ran {len(runs)}x, not {plan.runs}x: no new run starts after {TRIAGE_BUDGET:.0f} s, "
+                         "to keep the harness under 5 minutes.")
+    out.notes.append(
+        "Triage: keys enter as the pilot sends them (Key events through the driver); the next key follows once the "
+        "app has marked the task in flight (pilot.press's idle wait never ends while the 2 ms stall monitor runs). "
+        "The service runs in the harness process, so its thread shares the GIL with the app.")
+
+
+def start_and_idle_phase(plan: Plan, out: Outcome) -> None:
+    """Cold start (app and baseline, headless and pty) and idle cost, with 200 tasks."""
+    with start_pending_service(plan.cold_start_tasks) as service:
+        starts = timed("cold start", lambda: cold_start.measure_cold_start(service.base_url, plan.runs, plan.warmup))
+        run = timed(f"idle ({plan.idle_seconds:.0f} s)", lambda: idle.measure_idle(
+            app_command(service.base_url, "--refresh", "5"), child_env(headless=False), app_marker(),
+            plan.idle_seconds))
+    out.rows += metrics.cold_start_metrics(starts)
+    out.rows += metrics.idle_metrics(run)
+    out.notes.append(
+        f"Cold start: spawn of the real `lexi-tui --exit-after-load` until it exits after painting the list; pty "
+        f"{COLUMNS}x{LINES}, TERM=xterm-256color; headless = TEXTUAL_DRIVER=textual.drivers.headless_driver:"
+        "HeadlessDriver." + (" One unmeasured warm-up spawn each first." if plan.warmup else ""))
+
+
+def keys_and_memory_phase(plan: Plan, out: Outcome) -> None:
+    """Key latency with 10,000 tasks on a pty; peak RSS with 10,000 and 50,000 tasks."""
+    sessions = plan.runs if plan.quick else min(plan.runs, 3)
+    memory: dict[int, list[int]] = {}
+    with start_pending_service(plan.key_latency_tasks) as service:
+        keys = timed("key latency", lambda: key_latency.measure_keys(
+            app_command(service.base_url, "--refresh", "0"), child_env(headless=False), app_marker(),
+            sessions, plan.key_presses, plan.filter_letters))
+        if plan.key_latency_tasks in plan.memory_sizes:
+            memory[plan.key_latency_tasks] = timed(f"peak RSS {plan.key_latency_tasks:,}", lambda: (
+                cold_start.measure_peak_rss(cold_start.app_argv(service.base_url), sessions)))
+    base_keys = timed("baseline key latency", lambda: key_latency.measure_keys(
+        baseline_command("--stay"), child_env(headless=False), baseline_marker(),
+        sessions, plan.key_presses, (), key=b"\x1b[B"))
+    for size in plan.memory_sizes:
+        if size not in memory:
+            with timed(f"service with {size:,} tasks", lambda: start_pending_service(size)) as service:
+                memory[size] = timed(f"peak RSS {size:,}", lambda: cold_start.measure_peak_rss(
+                    cold_start.app_argv(service.base_url), sessions))
+    base_rss = timed("baseline peak RSS", lambda: cold_start.measure_peak_rss(baseline_command(), sessions))
+    out.rows += metrics.key_metrics(keys, base_keys, plan.key_latency_tasks)
+    out.rows += metrics.memory_metrics(dict(sorted(memory.items())), base_rss)
+    out.extras["key_cursor_settle_ms"] = [s * 1000 for s in keys.settle]
+    out.extras["key_cursor_bytes_per_key"] = keys.bytes_per_key
+    out.notes.append(
+        f"Key latency: {sessions} session(s) x {plan.key_presses} presses, median of session medians. The baseline "
+        "DataTable has no `j` binding, so it gets Down. Filter = `/`, then one letter (then Backspace), timed to the "
+        "last byte before 30 ms of silence (the 30 ms not counted).")
+
+
+PHASES: tuple[Callable[[Plan, Outcome], None], ...] = (
+    refresh_phase, triage_phase, start_and_idle_phase, keys_and_memory_phase)

@@ -1,0 +1,38 @@
+"""How much to measure: the full run (under 5 minutes) and the CI smoke run (--quick).
+
+Keeping every count in one place makes the time budget of a run readable at a glance and
+lets `--quick` exercise every code path with fewer repetitions rather than fewer metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Repetitions and sizes for one harness run."""
+
+    quick: bool
+    runs: int
+    """Repetitions per figure; the figure is their median."""
+    warmup: bool
+    """Run each cold start once unmeasured first, so the page cache and .pyc files are warm."""
+    refresh_sizes: tuple[int, ...] = (1_000, 10_000, 50_000)
+    key_presses: int = 30
+    filter_letters: tuple[str, ...] = ("c", "e", "s")
+    idle_seconds: float = 60.0
+    triage_tasks: int = 500
+    cold_start_tasks: int = 200
+    key_latency_tasks: int = 10_000
+    memory_sizes: tuple[int, ...] = (10_000, 50_000)
+
+    @classmethod
+    def full(cls) -> "Plan":
+        return cls(quick=False, runs=5, warmup=True)
+
+    @classmethod
+    def quick_smoke(cls) -> "Plan":
+        """Every metric once, small counts: checks the harness works, not the numbers."""
+        return cls(quick=True, runs=1, warmup=False, key_presses=8, filter_letters=("c",),
+                   idle_seconds=10.0, triage_tasks=50)

@@ -20,7 +20,39 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, ProgressBar, Static
 
 from lexi_tui.api.models import Task
-from lexi_tui.bulk import BulkSummary, run_bulk
+from lexi_tui.bulk import ALREADY_HANDLED, BulkSummary, run_bulk
+from lexi_tui.text import clean
+
+SHOWN_DESCRIPTION = 50
+
+
+def summary_text(summary: BulkSummary) -> Text:
+    """The run's outcome, then every task by name: failed (and why) first, then already
+    handled, not sent and succeeded. Plain `Text`: descriptions and messages are server text."""
+    details = Text(summary.describe())
+    for task, message in summary.failed:
+        details.append(f"\n✘ {_name(task)} — {clean(message, multiline=False)}", style="bold")
+    for result in summary.results:
+        if result.outcome == ALREADY_HANDLED:
+            why = f" — {clean(result.detail, multiline=False)}" if result.detail else ""
+            details.append(f"\n• already handled: {_name(result.task)}{why}")
+    for task in summary.not_sent:
+        details.append(f"\n– not sent: {_name(task)}", style="dim")
+    for task in summary.succeeded:
+        details.append(f"\n✔ {_name(task)}")
+    kept = len(summary.failed) + len(summary.not_sent)
+    if kept:
+        details.append(
+            f"\n{'That task stays' if kept == 1 else f'Those {kept} tasks stay'} marked: "
+            "press the key again to retry.",
+            style="italic",
+        )
+    return details
+
+
+def _name(task: Task) -> str:
+    text = clean(task.description or f"{task.type} {task.id}", multiline=False)
+    return text if len(text) <= SHOWN_DESCRIPTION else text[: SHOWN_DESCRIPTION - 1].rstrip() + "…"
 
 
 class BulkDialog(ModalScreen[BulkSummary | None]):
@@ -119,12 +151,7 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
         self.summary = summary
         self.phase = "done"
         self._status("")
-        details = Text(summary.describe())
-        for task, message in summary.failed:
-            details.append(f"\n✘ {task.description[:50]} — {message}", style="bold")
-        if summary.failed:
-            details.append("\nFailed tasks stay marked: press the key again to retry them.", style="italic")
-        self.query_one("#bulk-summary", Static).update(details)
+        self.query_one("#bulk-summary", Static).update(summary_text(summary))
         self.query_one("#bulk-summary-scroll").display = True
         self.query_one("#bulk-stop", Button).label = "Close  ⏎"
         self.query_one(".dialog-title", Label).update(f"{self.label}: done")

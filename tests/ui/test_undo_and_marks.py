@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ui_support import PENDING_IDS, admin_task, make_app, wait_for
+from ui_support import KEY, PENDING_IDS, admin_task, make_app, wait_for
 
 from lexi_tui.held import HeldAction, HeldJournal
 from lexi_tui.ui.main_screen import MainScreen
@@ -105,34 +105,76 @@ async def test_marks_space_all_and_clear(service) -> None:
 async def test_bulk_approve_with_one_failing_keeps_it_marked(service) -> None:
     import httpx
 
+    from lexi_tui.history import read
+    from lexi_tui.ui.bulk_dialog import BulkDialog
+
     failing = {"id": "bulk-fails", "type": "prospect_search", "description": "Backend will fail this one",
                "created_at": "2026-11-23T11:45:00Z", "metadata": {"simulate": "approve_error"}}
     assert httpx.post(f"{service.root_url}/_admin/tasks", json=[failing]).status_code == 201
     app = make_app(service)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await loaded(pilot)
+        bar = screen.query_one(StatusBar)
         assert screen.table.current.id == "bulk-fails"
         await pilot.press("space", "space", "down", "space")  # Three marked; the campaign skipped.
         marked = list(screen.table.marked)
         assert marked == ["bulk-fails", PENDING_IDS[0], PENDING_IDS[2]]
+        assert "3 marked" in str(bar.render())
         await pilot.press("a")
-        from lexi_tui.ui.bulk_dialog import BulkDialog
-
         dialog = app.screen
         assert isinstance(dialog, BulkDialog)
         assert "Approve 3 marked tasks?" in str(dialog.query_one(".dialog-title").render())
+        # One confirmation that says how many of each type.
+        assert str(dialog.query_one("#bulk-body").render()).startswith("2 prospect_search, 1 contact_update")
+        assert admin_task(service, PENDING_IDS[0])["approve_count"] == 0  # Nothing before the answer.
         await pilot.press("y")
         await wait_for(pilot, lambda: dialog.phase == "done", timeout=8)
         summary = dialog.summary
         assert [t.id for t in summary.succeeded] == [PENDING_IDS[0], PENDING_IDS[2]]
         assert [t.id for t, _ in summary.failed] == ["bulk-fails"]
-        assert "Approved 2 of 3 tasks" in str(dialog.query_one("#bulk-summary").render())
+        shown = str(dialog.query_one("#bulk-summary").render())
+        assert "Approved 2 of 3 tasks" in shown
+        # Which failed and why, and which succeeded, by name.
+        assert "✘ Backend will fail this one — Execution backend unavailable (HTTP 500" in shown
+        assert "✔ Search for 20 CEOs at law firms in New York" in shown
+        assert "✔ Set lifecycle stage to 'qualified'" in shown
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is screen)
         assert list(screen.table.marked) == ["bulk-fails"]  # Retrying is one key.
+        assert bar.marked == 1 and "1 marked" in str(bar.render())
         assert PENDING_IDS[0] not in screen.table.visible_ids()
     assert admin_task(service, PENDING_IDS[0])["approve_count"] == 1
-    assert admin_task(service, "bulk-fails")["approve_count"] == 0
+    assert admin_task(service, PENDING_IDS[2])["approve_count"] == 1
+    failed = admin_task(service, "bulk-fails")
+    assert (failed["status"], failed["approve_count"]) == ("pending", 0)
+    logged = {(e.task_id, e.outcome, e.source, e.profile) for e in read()}
+    assert logged == {(PENDING_IDS[0], "ok", "bulk", "test"), (PENDING_IDS[2], "ok", "bulk", "test"),
+                      ("bulk-fails", "failed", "bulk", "test")}
+
+
+async def test_bulk_summary_names_the_already_handled(service) -> None:
+    import httpx
+
+    app = make_app(service)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("space", "down", "space")  # The first and third tasks.
+        # Someone else dismisses the third one meanwhile, with the same key.
+        other = httpx.post(f"{service.base_url}/v1/lexi/tasks/{PENDING_IDS[2]}/dismiss",
+                           headers={"Authorization": f"Bearer {KEY}"}, json={"reason": "duplicate"}, timeout=5)
+        assert other.status_code == 200
+        await pilot.press("a", "y")
+        dialog = app.screen
+        await wait_for(pilot, lambda: getattr(dialog, "phase", None) == "done", timeout=8)
+        shown = str(dialog.query_one("#bulk-summary").render())
+        assert "Approved 1 of 2 tasks. 1 was already handled" in shown
+        assert "• already handled: Set lifecycle stage to 'qualified'" in shown
+        assert "✔ Search for 20 CEOs at law firms in New York" in shown
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert not screen.table.marked  # Handled elsewhere: nothing left to retry.
+        assert PENDING_IDS[2] not in screen.table.visible_ids()
+    assert admin_task(service, PENDING_IDS[2])["approve_count"] == 0
 
 
 async def test_bulk_dismiss_with_one_reason_and_cancel_part_way() -> None:

@@ -7,6 +7,7 @@ shows what they would do to the current queue without sending anything.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -23,6 +24,9 @@ from lexi_tui.text import clean
 
 if TYPE_CHECKING:
     from lexi_tui.ui.main_screen import MainScreen
+
+MAX_ATTEMPTS = 3
+"""A rule's action that failed this often is left for a person (as `lexi-tui watch` does)."""
 
 
 class DryRunScreen(ModalScreen[None]):
@@ -67,42 +71,68 @@ class RuleActions:
         """Called after each refresh of the queue: act on what the rules match."""
         if not self.rules or self.rules_paused:
             return
-        decisions = evaluate(self.rules, [task for task in pending if task.id not in self.inflight])
+        attempts = _attempts(self)
+        decisions = evaluate(
+            self.rules,
+            [task for task in pending if task.id not in self.inflight and attempts.get(task.id, 0) < MAX_ATTEMPTS],
+        )
         if not decisions:
             return
         for decision in decisions:
             self.inflight[decision.task.id] = f"rule:{decision.action}"
             self.table.mark_busy(decision.task.id, f"rule: {decision.action}…")
-        self._run_rules(decisions)
+        self._run_rules(decisions, _cancel_event(self))
 
     @work(group="rules")
-    async def _run_rules(self: "MainScreen", decisions: list[Decision]) -> None:
+    async def _run_rules(self: "MainScreen", decisions: list[Decision], cancel: asyncio.Event) -> None:
+        """Send the decisions one by one; pausing the rules (`cancel`) stops what is not sent."""
         from lexi_tui.bulk import run_bulk
 
         provider = self.app.provider  # type: ignore[attr-defined]
+        attempts = _attempts(self)
         done: set[str] = set()
-        for decision in decisions:
-            task = decision.task
-            try:
-                summary = await run_bulk(
-                    provider, [task], decision.action, reason=decision.reason, source=decision.source,
-                    profile=self.app.settings.profile,  # type: ignore[attr-defined]
-                )
-            finally:
-                self.inflight.pop(task.id, None)
-                self.table.mark_busy(task.id, None)
-            if summary.succeeded:
-                done.add(task.id)
-                self.rules_log(f"✔ {decision.explanation}")
-                if decision.action == "approve" and self.capabilities.executing_view:
-                    self.executing[task.id] = task
-            elif summary.already_handled:
-                done.add(task.id)
-                self.rules_log(f"• already handled elsewhere: {task.description[:60]}")
-            else:
-                why = summary.failed[0][1] if summary.failed else "not sent"
-                self.rules_log(f"✘ {decision.action} failed for {task.description[:50]}: {why}")
-                self.table.mark_error(task.id, f"rule {decision.action} failed")
+        try:
+            for position, decision in enumerate(decisions):
+                task = decision.task
+                if cancel.is_set():
+                    left = len(decisions) - position
+                    self.rules_log(f"rules paused: {left} decision(s) not sent")
+                    break
+                try:
+                    summary = await run_bulk(
+                        provider, [task], decision.action, reason=decision.reason,
+                        comment=decision.explanation, source=decision.source, cancel=cancel,
+                        profile=self.app.settings.profile,  # type: ignore[attr-defined]
+                    )
+                finally:
+                    self.inflight.pop(task.id, None)
+                    self.table.mark_busy(task.id, None)
+                if summary.succeeded:
+                    done.add(task.id)
+                    self.rules_log(f"✔ {decision.explanation}")
+                    if decision.action == "approve" and self.capabilities.executing_view:
+                        self.executing[task.id] = task
+                elif summary.already_handled:
+                    done.add(task.id)
+                    self.rules_log(f"• already handled elsewhere: {task.description[:60]}")
+                elif summary.not_sent:  # Paused while waiting for the rate limit: nothing was sent.
+                    self.rules_log(f"rules paused: {len(decisions) - position} decision(s) not sent")
+                    break
+                else:
+                    why = summary.failed[0][1] if summary.failed else "not sent"
+                    attempts[task.id] = attempts.get(task.id, 0) + 1
+                    self.rules_log(f"✘ {decision.action} failed for {task.description[:50]}: {why}")
+                    if attempts[task.id] >= MAX_ATTEMPTS:
+                        self.rules_log(
+                            f"  failed {MAX_ATTEMPTS} times: left for you to handle "
+                            "(the rules will not try it again this session)"
+                        )
+                    self.table.mark_error(task.id, f"rule {decision.action} failed")
+        finally:
+            for decision in decisions:  # Those not reached (paused, or the worker cancelled).
+                if self.inflight.get(decision.task.id, "").startswith("rule:"):
+                    self.inflight.pop(decision.task.id, None)
+                    self.table.mark_busy(decision.task.id, None)
         queue = self.views[0]
         self._store(queue, [t for t in self.lists.get(queue, []) if t.id not in done])
 
@@ -113,6 +143,9 @@ class RuleActions:
             self.notify("No rules are configured ([[rules]] in config.toml).", timeout=3)
             return
         self.rules_paused = not self.rules_paused
+        if self.rules_paused:
+            _cancel_event(self).set()  # A run in progress stops before its next send.
+            self._rules_cancel = asyncio.Event()  # type: ignore[attr-defined]  # For runs after resuming.
         self.query_one(StatusBar).rules = "paused" if self.rules_paused else "on"
         self.rules_log("rules paused: nothing is acted on automatically" if self.rules_paused else "rules resumed")
         if not self.rules_paused:
@@ -122,6 +155,24 @@ class RuleActions:
         pending = [t for t in self.lists.get(self.views[0], []) if t.id not in self.inflight]
         decisions = evaluate(self.rules, pending) if self.rules else []
         self.app.push_screen(DryRunScreen(decisions, self.rules, len(pending)))
+
+
+def _attempts(screen: object) -> dict[str, int]:
+    """Task id -> failed rule actions this session (kept on the screen)."""
+    found = getattr(screen, "_rule_attempts", None)
+    if found is None:
+        found = {}
+        setattr(screen, "_rule_attempts", found)
+    return found
+
+
+def _cancel_event(screen: object) -> asyncio.Event:
+    """The event that stops the rules runs in progress; set when the rules are paused."""
+    found = getattr(screen, "_rules_cancel", None)
+    if found is None:
+        found = asyncio.Event()
+        setattr(screen, "_rules_cancel", found)
+    return found
 
 
 def rules_log_widget() -> Log:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 
+import httpx
 from ui_support import KEY, PENDING_IDS, admin_task, make_app, wait_for
 
 from lexi_tui.held import HeldAction, HeldJournal
+from lexi_tui.history import read
 from lexi_tui.ui.main_screen import MainScreen
 from lexi_tui.ui.quit_dialog import QuitDialog
 from lexi_tui.ui.status_bar import StatusBar
+
+
+def approves_received(service) -> int:
+    """Approve requests the service received, whatever their outcome (its own counter)."""
+    stats = httpx.get(f"{service.root_url}/_admin/stats", timeout=5).json()["data"]
+    return int(stats["by_endpoint"].get("POST /v1/lexi/tasks/{id}/approve", 0))
 
 
 async def loaded(pilot) -> MainScreen:
@@ -28,8 +36,9 @@ async def test_undo_inside_the_window_sends_nothing(service) -> None:
         assert any("undo" in n.title for n in app._notifications)
         await pilot.press("u")
         assert screen.table.current.id == first  # ...and undo puts the task back under the cursor.
-        await pilot.pause(1.5)
+        await pilot.pause(1.5)  # Past the window: had undo not worked, it would have been sent by now.
         assert admin_task(service, first)["approve_count"] == 0
+        assert approves_received(service) == 0 and read() == []  # Nothing sent, nothing recorded.
         assert first in screen.table.visible_ids() and not screen.journal.actions
         await pilot.press("a")
         await wait_for(pilot, lambda: first not in screen.table.visible_ids(), timeout=4)
@@ -70,6 +79,9 @@ async def test_quitting_with_held_actions_asks_send_or_drop(service) -> None:
         await wait_for(pilot, lambda: not app.is_running, timeout=8)
     assert admin_task(service, second)["approve_count"] == 1
     assert admin_task(service, first)["approve_count"] == 0
+    assert approves_received(service) == 1  # The dropped one never left the machine.
+    assert [(e.task_id, e.action, e.outcome, e.source) for e in read()] == [(second, "approve", "ok", "manual")]
+    assert HeldJournal("test").leftovers() == []  # Nothing left to report at the next start.
 
 
 async def test_actions_held_when_the_app_was_killed_are_reported_not_sent(service) -> None:
@@ -206,3 +218,31 @@ async def test_bulk_dismiss_with_one_reason_and_cancel_part_way() -> None:
                 assert record["status"] == "dismissed" and record["reason"] == "testing"
             else:
                 assert record["dismiss_count"] == 0
+
+
+async def test_bulk_run_waits_for_the_rate_limit_instead_of_collecting_429s() -> None:
+    from ui_support import make_service
+
+    from lexi_tui.ui.bulk_dialog import BulkDialog
+
+    # Four calls per 2 s: the list and six approvals cannot fit in one window.
+    with make_service(rate_limit=4, rate_window=2) as service:
+        app = make_app(service)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await loaded(pilot)
+            await pilot.press("v", "a")
+            dialog = app.screen
+            assert isinstance(dialog, BulkDialog)
+            await pilot.press("y")
+            status = dialog.query_one("#bulk-status")
+            await wait_for(pilot, lambda: "for the rate limit to reset (no 429s)" in str(status.render()), timeout=8)
+            await wait_for(pilot, lambda: dialog.phase == "done", timeout=10)
+            summary = dialog.summary
+            assert len(summary.succeeded) == 6 and summary.waited > 0
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen is screen)
+            assert screen.table.task_count == 0 and not screen.table.marked
+        stats = httpx.get(f"{service.root_url}/_admin/stats", timeout=5).json()["data"]
+        assert stats["rate_limited"] == 0 and "429" not in stats["by_status"]
+        assert approves_received(service) == 6
+        assert all(admin_task(service, t)["approve_count"] == 1 for t in PENDING_IDS)

@@ -12,6 +12,8 @@ import unicodedata
 from pathlib import Path
 
 from cli_support import (  # noqa: F401 - fixtures
+    admin_stats,
+    start,
     KEY,
     OTHER_KEY,
     PENDING,
@@ -237,3 +239,112 @@ def test_help_documents_the_exit_codes(home: Path) -> None:
     assert result.returncode == 0
     assert "3  authentication" in result.stdout and "4  nothing could be done" in result.stdout
     assert "4  nothing could be done" in help_epilog()
+
+
+# -- each exit code, with --json parsed, and progress on stderr --------------------------
+
+
+def test_json_report_of_a_partial_failure(server: RunningServer, home: Path) -> None:
+    result = run_cli(home, "approve", task_id(1), task_id(6), "--json", "--base-url", server.base_url)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["exit_code"] == 1 and report["action"] == "approve"
+    assert (report["succeeded"], report["already_handled"], report["failed"], report["not_sent"]) == (1, 1, 0, 0)
+    assert [(r["id"], r["outcome"]) for r in report["results"]] == [
+        (task_id(1), "ok"), (task_id(6), "already_handled")]
+    assert report["results"][0]["request_id"].startswith("req_") and report["results"][0]["detail"] is None
+    assert "already been dismissed" in report["results"][1]["detail"]
+    assert report["summary"].startswith("Approved 1 of 2 tasks.")
+    assert admin_task(server, task_id(1))["approve_count"] == 1
+    assert admin_task(server, task_id(6))["status"] == "dismissed"
+
+
+def test_json_success_and_auth_failure(home: Path) -> None:
+    with start(keys=(KEY,), keys_without_lexi=(OTHER_KEY,)) as running:
+        base = ("--base-url", running.base_url)
+        ok = run_cli(home, "dismiss", task_id(3), task_id(5), "--reason", "duplicate", "--json", *base)
+        assert ok.returncode == 0, ok.stderr
+        report = json.loads(ok.stdout)
+        assert (report["exit_code"], report["succeeded"]) == (0, 2)
+        assert [admin_task(running, task_id(n))["reason"] for n in (3, 5)] == ["duplicate", "duplicate"]
+        # A key without the lexi permission (403): exit 3, nothing sent, nothing half-printed on stdout.
+        denied = run_cli(home, "approve", task_id(1), "--json", *base, key=OTHER_KEY)
+        assert denied.returncode == 3, denied.stderr
+        assert denied.stdout == "" and "lacks the lexi permission" in denied.stderr
+        assert "lexi-tui login" in denied.stderr and OTHER_KEY not in denied.stderr + denied.stdout
+        tasks = run_cli(home, "tasks", "--json", *base, key=OTHER_KEY)
+        assert tasks.returncode == 3 and tasks.stdout == ""
+        assert admin_task(running, task_id(1))["approve_count"] == 0
+
+
+def test_usage_errors_send_nothing(server: RunningServer, home: Path) -> None:
+    base = ("--base-url", server.base_url)
+    empty = run_cli(home, "approve", "-", "--json", *base, stdin="\n")
+    assert empty.returncode == 2 and "no task ids given" in empty.stderr and empty.stdout == ""
+    assert run_cli(home, "approve", *base).returncode == 2  # No ids at all (argparse).
+    assert run_cli(home, "watch", "--rules", "--interval", "0", *base).returncode == 2
+    assert run_cli(home, "chat", " ", *base).returncode == 2
+    no_rules = home / "empty.toml"
+    no_rules.write_text('theme = "nord"\n', encoding="utf-8")
+    nothing = run_cli(home, "watch", "--rules", str(no_rules), "--once", *base)
+    assert nothing.returncode == 2 and "has no [[rules]] tables" in nothing.stderr
+    bad_config = home / "bad-config.toml"
+    bad_config.write_text("refresh_interval = [\n", encoding="utf-8")
+    assert run_cli(home, "tasks", "--config", str(bad_config), *base).returncode == 2
+    assert writes_sent(server) == 0
+
+
+def test_watch_once_exit_codes_partial_and_failed(home: Path) -> None:
+    failing = {"id": task_id(7), "type": "prospect_search", "status": "pending", "created_at": "2026-11-20T15:00:00Z",
+               "description": "Search the backend will refuse", "metadata": {"simulate": "approve_error", "per_page": 5}}
+    rules = home / "rules.toml"
+    rules.write_text(RULES_TOML, encoding="utf-8")
+    with start(tasks=tuple(TASKS) + (failing,)) as running:
+        partial = run_cli(home, "watch", "--rules", str(rules), "--once", "--base-url", running.base_url)
+        assert partial.returncode == 1, partial.stderr
+        outcomes = {line.split("[task ")[1].split("]")[0]: line.rsplit("]: ", 1)[1]
+                    for line in partial.stdout.splitlines()}
+        assert outcomes[task_id(1)] == "ok" and outcomes[task_id(3)] == "ok"
+        assert outcomes[task_id(7)].startswith("failed: Execution backend unavailable")
+        assert admin_task(running, task_id(7))["status"] == "pending"
+        # Only the failing task is left for the rules: every action fails, exit 4.
+        failed = run_cli(home, "watch", "--rules", str(rules), "--once", "--base-url", running.base_url)
+        assert failed.returncode == 4, failed.stdout + failed.stderr
+        assert [line.split("[task ")[1][:36] for line in failed.stdout.splitlines()] == [task_id(7)]
+        assert admin_task(running, task_id(2))["approve_count"] == 0  # The campaign, never.
+
+
+def test_a_long_run_paces_itself_and_shows_progress_on_stderr(home: Path) -> None:
+    raw = [{"id": task_id(100 + n), "type": "prospect_search", "status": "pending",
+            "description": f"Search {n}", "metadata": {"per_page": n}} for n in range(6)]
+    ids = [t["id"] for t in raw]
+    master, slave = os.openpty()  # stderr on a terminal, stdout piped: live progress, clean JSON.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "LEXI_"))}
+    env.update(LEXI_API_KEY=KEY, XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    with start(tasks=tuple(raw), rate_limit=4, rate_window=2) as running:
+        try:
+            process = subprocess.Popen([str(SCRIPT), "approve", *ids, "--json", "--base-url", running.base_url],
+                                       env=env, stdout=subprocess.PIPE, stderr=slave, text=True)
+            os.close(slave)
+            stdout, _ = process.communicate(timeout=30)
+            err = b""
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the child closed its end.
+                    break
+                if not chunk:
+                    break
+                err += chunk
+        finally:
+            os.close(master)
+        stats = admin_stats(running)
+        assert process.returncode == 0, err
+        assert json.loads(stdout)["succeeded"] == 6
+        text = err.decode("utf-8", "replace")
+        assert "Waiting" in text and "for the rate limit to reset" in text
+        assert "6/6 sent" in text and "\x1b" not in text
+        # The list plus six approvals: a wait for the reset, never a 429.
+        assert stats["rate_limited"] == 0 and stats["by_status"] == {"200": 7}
+        assert all(admin_task(running, t)["approve_count"] == 1 for t in ids)

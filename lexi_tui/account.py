@@ -82,7 +82,12 @@ def login_command(
                 file=err,
             )
             return EXIT_USAGE
-        asyncio.run(check_key(key, profile.base_url, ca_bundle=profile.ca_bundle))
+        if profile.provider == "lexi":
+            asyncio.run(check_key(key, profile.base_url, ca_bundle=profile.ca_bundle))
+        else:  # Chamelio: GET /tasks/0 answers 404 for an accepted key, 401 for a refused one.
+            from lexi_tui.providers import info
+
+            asyncio.run(info(profile.provider).check_key(key, profile.base_url, ca_bundle=profile.ca_bundle))
     except KeyboardInterrupt:
         print("\nCancelled; nothing was stored.", file=err)
         return EXIT_INTERRUPTED

@@ -25,8 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="run against a local Lexi service started in this process, with seeded tasks "
-        "(no account, no network, never touches the keyring)",
+        help="run against a local service started in this process, with seeded Lexi tasks and "
+        "Chamelio workflows, one profile each (P switches; no account, no network, never touches "
+        "the keyring or your data folder)",
     )
     parser.add_argument("--refresh", type=float, metavar="SECONDS", help="live refresh interval (0 = off)")
     parser.add_argument("--theme", help="Textual theme, e.g. textual-dark, textual-light, nord")
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help only: main() hands `serve` to the server's own parser, so the
     # app's start-up never imports the server stack.
     sub.add_parser("serve", help="run the local Lexi-compatible service (lexi-tui serve --help)", add_help=False)
+    sub.add_parser("webhook-listen", add_help=False,
+                   help="receive signed Chamelio webhooks and watch the tasks they announce "
+                   "(lexi-tui webhook-listen --help)")
     # No --key option: a key on the command line is visible to every user in `ps`.
     login = sub.add_parser(
         "login", help="check an API key and store it in the system keyring (reads it masked, or from stdin)"
@@ -77,6 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve = argparse.ArgumentParser(prog="lexi-tui serve", description="Run the local Lexi-compatible service.")
         add_arguments(serve)
         return run(serve.parse_args(argv[1:]))
+    if argv[:1] == ["webhook-listen"]:
+        from lexi_tui import webhooks
+
+        listen = argparse.ArgumentParser(
+            prog="lexi-tui webhook-listen",
+            description="Receive Chamelio's signed webhooks; tasks at an approval step join the profile's watch list.",
+        )
+        webhooks.add_arguments(listen)
+        return webhooks.run(listen.parse_args(argv[1:]))
     args = build_parser().parse_args(argv)
 
     from lexi_tui.config import ConfigError
@@ -113,6 +126,8 @@ def run_app(args: argparse.Namespace, config, profile) -> int:  # noqa: ANN001 -
 
     settings = AppSettings(
         profile=profile.name,
+        provider=profile.provider,
+        profiles=tuple(config.profiles.values()),
         base_url=profile.base_url,
         refresh_interval=config.refresh_interval if args.refresh is None else max(0.0, args.refresh),
         undo_window=config.undo_window,
@@ -126,19 +141,9 @@ def run_app(args: argparse.Namespace, config, profile) -> int:  # noqa: ANN001 -
     if not args.demo:
         LexiApp(settings).run()
         return EXIT_OK
-    from lexi_tui.server.options import DEMO_KEY, ServerOptions
-    from lexi_tui.server.runner import start_server
+    from lexi_tui.demo import run_demo
 
-    options = ServerOptions(seed_tasks=120, random_seed=7, exec_delay=4.0, rate_limit=60, failure_rate=0.15)
-    with start_server(options) as server:
-        settings.profile = "demo"
-        settings.base_url = server.base_url
-        settings.api_key = DEMO_KEY
-        settings.use_keyring = False
-        if args.refresh is None:
-            settings.refresh_interval = 5.0
-        LexiApp(settings).run()
-    return EXIT_OK
+    return run_demo(settings, refresh=args.refresh)
 
 
 if __name__ == "__main__":  # pragma: no cover

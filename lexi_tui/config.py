@@ -37,6 +37,8 @@ _TOP_LEVEL_KEYS = (
     "rules",  # [[rules]] tables are read by lexi_tui.rules.
 )
 _PROFILE_KEYS = ("base_url", "provider", "ca_bundle")
+PROVIDER_BASE_URLS = {"lexi": DEFAULT_BASE_URL, "chamelio": "https://platform.chamelio.ai"}
+"""Each provider's production URL: a profile's base_url when it names none."""
 _TOML_POSITION = re.compile(r"at line (\d+), column (\d+)")
 
 
@@ -126,6 +128,12 @@ theme = "textual-dark"
 base_url = "{DEFAULT_BASE_URL}"
 provider = "lexi"
 
+# A Chamelio account (approval steps of legal workflows); its key comes from
+# `lexi-tui login --profile chamelio` or CHAMELIO_API_KEY.
+# [profiles.chamelio]
+# provider = "chamelio"
+# base_url = "https://platform.chamelio.ai"
+
 # [profiles.staging]
 # base_url = "https://staging.example.com/functions/v1/api-gateway"
 # ca_bundle = "~/corp-root-ca.pem"   # trust a corporate CA (TLS verification stays on)
@@ -143,8 +151,18 @@ def config_path() -> Path:
     return platformdirs.user_config_path(APP_NAME, appauthor=False) / "config.toml"
 
 
+DATA_DIR_ENV = "LEXI_TUI_DATA_DIR"
+"""Overrides the data folder on every platform (`--demo` points it at a temporary folder)."""
+
+
 def data_dir() -> Path:
-    """Where the app keeps its own data (honours XDG_DATA_HOME on Linux). Not created here."""
+    """Where the app keeps its own data (honours LEXI_TUI_DATA_DIR, then XDG_DATA_HOME on
+    Linux). Not created here."""
+    import os
+
+    override = os.environ.get(DATA_DIR_ENV, "").strip()
+    if override:
+        return Path(override)
     return platformdirs.user_data_path(APP_NAME, appauthor=False)
 
 
@@ -253,9 +271,11 @@ def _build(data: dict[str, Any], file: Path) -> Config:
                 f"{where}.{_key(unknown[0])}",
                 f"is not a known profile setting (known: {', '.join(_PROFILE_KEYS)})",
             )
-        base_url = _string(table, "base_url", DEFAULT_BASE_URL, fail, prefix=where)
-        _check_url(base_url, f"{where}.base_url", fail)
         provider = _string(table, "provider", "lexi", fail, prefix=where)
+        if provider not in PROVIDER_BASE_URLS:
+            raise fail(f"{where}.provider", f"must be one of {', '.join(map(repr, PROVIDER_BASE_URLS))}, not {provider!r}")
+        base_url = _string(table, "base_url", PROVIDER_BASE_URLS[provider], fail, prefix=where)
+        _check_url(base_url, f"{where}.base_url", fail)
         ca_bundle = _string(table, "ca_bundle", "-", fail, prefix=where) if "ca_bundle" in table else None
         if ca_bundle is not None and not Path(ca_bundle).expanduser().is_file():
             raise fail(f"{where}.ca_bundle", f"is not a readable file: {ca_bundle}")

@@ -70,15 +70,15 @@ class KeyLookup:
     __str__ = __repr__
 
 
-def lookup_key(profile: str, timeout: float = 3.0) -> KeyLookup:
-    """Find the key for `profile`: LEXI_API_KEY first (stripped; empty means unset), then
-    the keyring entry for the profile.
+def lookup_key(profile: str, timeout: float = 3.0, *, env_var: str = ENV_VAR) -> KeyLookup:
+    """Find the key for `profile`: `env_var` first (LEXI_API_KEY, or CHAMELIO_API_KEY for a
+    Chamelio profile; stripped, empty means unset), then the keyring entry for the profile.
 
     Never raises for keyring trouble: a missing, locked or hung keyring comes back as
     `problem` with `key=None`, so the app can show the guidance and ask for a key.
     """
     _check_profile(profile)
-    from_env = os.environ.get(ENV_VAR, "").strip()
+    from_env = os.environ.get(env_var, "").strip()
     if from_env:
         return KeyLookup(from_env, "env")
     try:

@@ -2,20 +2,73 @@
 
 The screens ask a provider what it can do (`Capabilities`) instead of checking its name,
 so a second system (Chamelio) is a second implementation, not a branch in every screen.
+What differs before a provider exists (the login screen's title, the key's environment
+variable, how a key is checked) is in `PROVIDERS`, looked up by the profile's `provider`.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from lexi_tui.providers.base import Capabilities, Provider
 from lexi_tui.providers.lexi import LexiProvider
 
-__all__ = ["Capabilities", "Provider", "LexiProvider", "create_provider"]
+__all__ = ["Capabilities", "Provider", "LexiProvider", "ProviderInfo", "PROVIDERS", "create_provider", "info"]
+
+KeyCheck = Callable[..., Awaitable[None]]
+"""`check(key, base_url, ca_bundle=...)`: returns when the key is accepted, raises LexiError."""
 
 
-def create_provider(kind: str, api_key: str, base_url: str, **options: object) -> Provider:
-    """The provider a profile names (`provider = "lexi"` or `"chamelio"` in the config)."""
+@dataclass(frozen=True)
+class ProviderInfo:
+    """What the login screen and key lookup need to know about a provider, before connecting."""
+
+    title: str
+    env_var: str
+    key_hint: str
+    default_base_url: str
+    check_key: KeyCheck
+
+
+async def _check_lexi(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:
+    from lexi_tui.account import check_key
+
+    await check_key(key, base_url, ca_bundle=ca_bundle)
+
+
+async def _check_chamelio(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:
+    from lexi_tui.providers.chamelio import check_key
+
+    await check_key(key, base_url, ca_bundle=ca_bundle)
+
+
+PROVIDERS: dict[str, ProviderInfo] = {
+    "lexi": ProviderInfo("Lexi", "LEXI_API_KEY", "wbk_…", "https://data.leadlex.com/functions/v1/api-gateway",
+                         _check_lexi),
+    "chamelio": ProviderInfo("Chamelio", "CHAMELIO_API_KEY", "ca_…", "https://platform.chamelio.ai",
+                             _check_chamelio),
+}
+
+
+def info(kind: str) -> ProviderInfo:
+    """The `ProviderInfo` of a profile's provider; ValueError for an unknown one."""
+    try:
+        return PROVIDERS[kind]
+    except KeyError:
+        raise ValueError(f"Unknown provider {kind!r}: use 'lexi' or 'chamelio'") from None
+
+
+def create_provider(kind: str, api_key: str, base_url: str, *, profile: str = "default",
+                    **options: object) -> Provider:
+    """The provider a profile names (`provider = "lexi"` or `"chamelio"` in the config).
+
+    `profile` names the Chamelio watch list; Lexi lists by status and does not need it.
+    """
     if kind == "lexi":
         return LexiProvider(api_key, base_url, **options)  # type: ignore[arg-type]
     if kind == "chamelio":
         from lexi_tui.providers.chamelio import ChamelioProvider
 
-        return ChamelioProvider(api_key, base_url, **options)  # type: ignore[arg-type]
+        return ChamelioProvider(api_key, base_url, profile=profile, **options)  # type: ignore[arg-type]
     raise ValueError(f"Unknown provider {kind!r}: use 'lexi' or 'chamelio'")

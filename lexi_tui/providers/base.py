@@ -30,6 +30,8 @@ class Capabilities:
     cancel: bool = False
     add_by_reference: bool = False
     """Tasks are added by id or URL (no list endpoint) and kept in a watch list."""
+    known_types: bool = True
+    """Task types come from a fixed vocabulary (Lexi's); False: free text (a workflow name)."""
 
 
 class Provider(Protocol):

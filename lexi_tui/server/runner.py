@@ -28,7 +28,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from .app import Service, build_app, open_service
-from .options import GATEWAY_PREFIX, ServerOptions
+from .options import CHAMELIO_PREFIX, GATEWAY_PREFIX, ServerOptions
 
 logger = logging.getLogger("lexi_tui.server")
 
@@ -156,6 +156,16 @@ class RunningServer:
     def api_key(self) -> str:
         """A key with the lexi permission (the demo key when none was configured)."""
         return self.options.lexi_keys()[0] if self.options.lexi_keys() else ""
+
+    @property
+    def chamelio_base_url(self) -> str:
+        """Root plus `/chamelio`: what a Chamelio client uses instead of the production URL."""
+        return self.root_url + CHAMELIO_PREFIX
+
+    def chamelio_task_ids(self) -> list[int]:
+        """Every Chamelio task id the service holds (seeded or created), oldest first."""
+        face = self._service.chamelio
+        return face.store.ids() if face is not None else []
 
     @property
     def running(self) -> bool:

@@ -61,6 +61,10 @@ class AppSettings:
     """Auto-approve/dismiss rules (`lexi_tui.rules.Rule`), run on each refresh."""
     exit_after_load: bool = False
     """Quit once the first list is painted: the benchmark harness times cold start with it."""
+    profiles: tuple[Any, ...] = ()
+    """Every `config.Profile` the user can switch to in the running app (P)."""
+    profile_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    """Keys given up front per profile (the demo's); others resolve env, then keyring."""
 
 
 class LexiApp(App[None]):
@@ -74,6 +78,8 @@ class LexiApp(App[None]):
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="This help"),
         Binding("ctrl+t", "toggle_light", "Light/dark", show=False, id="app.toggle_theme",
                 tooltip="Switch between the light and the dark theme"),
+        Binding("P", "switch_profile", "Profiles", show=False, id="app.profile",
+                tooltip="Switch to another profile (e.g. from Lexi to Chamelio)"),
     ]
 
     def __init__(self, settings: AppSettings | None = None) -> None:
@@ -108,6 +114,7 @@ class LexiApp(App[None]):
             self.settings.base_url,
             read_retries=self.settings.read_retries,
             ca_bundle=self.settings.ca_bundle,
+            profile=self.settings.profile,
         )
         self._provider.add_listener(self._on_response)
         if old is not None:
@@ -141,13 +148,16 @@ class LexiApp(App[None]):
     async def _resolve_key(self) -> None:
         from lexi_tui.keystore import lookup_key
 
+        from lexi_tui.providers import info
+
+        env_var = info(self.settings.provider).env_var  # LEXI_API_KEY or CHAMELIO_API_KEY
         if not self.settings.use_keyring:
             import os
 
-            key = os.environ.get("LEXI_API_KEY", "").strip() or None
+            key = os.environ.get(env_var, "").strip() or None
             self._start(key) if key else self._login(None)
             return
-        found = await asyncio.to_thread(lookup_key, self.settings.profile)
+        found = await asyncio.to_thread(lookup_key, self.settings.profile, env_var=env_var)
         if found.key:
             self._start(found.key)
         else:
@@ -190,6 +200,7 @@ class LexiApp(App[None]):
             reason=reason,
             store=self.settings.use_keyring,
             ca_bundle=self.settings.ca_bundle,
+            provider=self.settings.provider,
         )
 
     def request_login(self, reason: str) -> None:
@@ -223,7 +234,8 @@ class LexiApp(App[None]):
         from lexi_tui.crash import scrub, write_crash_report
 
         error = getattr(self, "_crash", None)
-        secrets = [os.environ.get("LEXI_API_KEY", ""), self._provider.secret if self._provider else ""]
+        secrets = [os.environ.get("LEXI_API_KEY", ""), os.environ.get("CHAMELIO_API_KEY", ""),
+                   self._provider.secret if self._provider else ""]
         self.bell()
         summary = scrub(f"{type(error).__name__}: {error}", secrets) if error else "unknown error"
         try:
@@ -260,7 +272,9 @@ class LexiApp(App[None]):
         main = self.main_screen
         sections: list[tuple[str, Iterable[Binding]]] = []
         if main is not None:
-            sections.append(("Tasks", [b for b in main.BINDINGS if isinstance(b, Binding)]))
+            # Only keys this provider has: a hidden action (check_action False) is not listed.
+            sections.append(("Tasks", [b for b in main.BINDINGS if isinstance(b, Binding)
+                                       and main.check_action(b.action.split("(")[0], ()) is not False]))
         sections.append(("List", [b for b in TaskTable.BINDINGS if isinstance(b, Binding)]))
         sections.append(("App", [b for b in self.BINDINGS if isinstance(b, Binding)]))
         sections.append(("Everywhere", [Binding("ctrl+p", "command_palette", "Command palette: every action by name")]))
@@ -289,6 +303,11 @@ class LexiApp(App[None]):
 
         self.push_screen(QuitDialog(count), answered)
 
+    def action_switch_profile(self) -> None:
+        from lexi_tui.ui.profile_picker import open_profile_picker
+
+        open_profile_picker(self)
+
     def action_toggle_light(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
@@ -302,6 +321,14 @@ class LexiApp(App[None]):
         yield SystemCommand(f"{caps.dismiss_label} task", f"{caps.dismiss_label} the task under the cursor, with a reason (d)", main.action_dismiss_task)
         if caps.chat:
             yield SystemCommand("Chat with Lexi", "Open the chat panel (c)", main.action_chat)
+        if caps.add_by_reference:
+            yield SystemCommand("Add task by id or URL", "Watch a task someone shared (+)", main.action_add_task)
+        if caps.cancel:
+            yield SystemCommand("Cancel task", "Cancel the task's workflow, after a confirmation (x)",
+                                main.action_cancel_task)
+        if len(self.settings.profiles) > 1:
+            yield SystemCommand("Switch profile", "Go to another profile, e.g. Lexi or Chamelio (P)",
+                                self.action_switch_profile)
         yield SystemCommand("Refresh", "Fetch the list now (r)", main.action_refresh)
         yield SystemCommand("Filter", "Narrow the list as you type (/)", main.action_filter)
         yield SystemCommand("Copy task id", "Copy the task id to the clipboard via OSC 52 (y)", main.action_copy_id)

@@ -48,6 +48,9 @@ class TaskDetail(Vertical):
         super().__init__(id=id)
         self.shown: Task | None = None
         self.border_title = "Details"
+        self.known_types = True
+        """False when task types are free text (a workflow name): no "(unknown type)" note."""
+        self._files: dict[tuple[str, object], list[str]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Select a task to see its details.", style="dim"), id="detail-fields")
@@ -71,6 +74,37 @@ class TaskDetail(Vertical):
         else:
             self.json_view.show(task.metadata)
 
+    @staticmethod
+    def _files_key(task: Task) -> tuple[str, object]:
+        updated = task.metadata.get("updated_at") if isinstance(task.metadata, dict) else None
+        return (task.id, updated)
+
+    def has_files(self, task: Task) -> bool:
+        """Whether the files of this version of the task are known."""
+        return self._files_key(task) in self._files
+
+    def set_files(self, task: Task, names: list[str]) -> None:
+        """The names of the task's files (read from its approval step), shown under its fields."""
+        self._files[self._files_key(task)] = names
+        if self.shown is not None and self.shown.id == task.id:
+            self._show_fields(self.shown, None)
+
+    def _step_line(self, task: Task) -> Text | None:
+        """`Step: Legal approval (approval) · assignee x@y`, when the metadata has a step."""
+        metadata = task.metadata if isinstance(task.metadata, dict) else {}
+        step = metadata.get("step")
+        if self.known_types or not isinstance(step, dict):
+            return None
+        line = Text()
+        line.append("Step ", style="dim")
+        line.append(f"{step.get('name') or '(none)'}")
+        if step.get("type"):
+            line.append(f" ({step['type']})", style="dim")
+        if metadata.get("assignee"):
+            line.append("  assignee ", style="dim")
+            line.append(str(metadata["assignee"]))
+        return line
+
     def _show_fields(self, task: Task | None, note: str | None) -> None:
         """Description first (what a person decides on), then type, status, time and id.
 
@@ -84,12 +118,23 @@ class TaskDetail(Vertical):
         text = Text()
         text.append(task.description or "(no description)", style="bold")
         text.append("\n")
-        text.append(str(task.type) + ("" if task.type.is_known else " (unknown type)"), style="italic")
-        text.append(f"  {mark} {task.status}" + ("" if task.status.is_known else " (unknown status)"))
+        unknown = not task.type.is_known and self.known_types
+        text.append(str(task.type) + (" (unknown type)" if unknown else ""), style="italic")
+        text.append(f"  {mark} {str(task.status).replace('_', ' ')}"
+                    + ("" if task.status.is_known or not self.known_types else " (unknown status)"))
         text.append(f"  {describe_time(task.created_at)}", style="dim")
         text.append("\n")
         text.append("ID ", style="dim")
         text.append(task.id or "(none)")
+        step = self._step_line(task)
+        if step is not None:
+            text.append("\n")
+            text.append_text(step)
+        files = self._files.get(self._files_key(task))
+        if files:
+            text.append("\n")
+            text.append("Files ", style="dim")
+            text.append(", ".join(files))
         if note:
             text.append("\n")
             text.append(note, style="italic")

@@ -30,9 +30,13 @@ class LoginScreen(Screen[str | None]):
     ]
 
     def __init__(
-        self, profile: str, base_url: str, *, reason: str | None = None, store: bool = True, ca_bundle: str | None = None
+        self, profile: str, base_url: str, *, reason: str | None = None, store: bool = True, ca_bundle: str | None = None,
+        provider: str = "lexi",
     ) -> None:
         super().__init__()
+        from lexi_tui.providers import info
+
+        self.provider = info(provider)
         self.ca_bundle = ca_bundle
         self.profile = profile
         self.base_url = base_url
@@ -43,15 +47,15 @@ class LoginScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         with Center():
             with Vertical(id="login", classes="dialog"):
-                yield Label("Sign in to Lexi", classes="dialog-title")
+                yield Label(f"Sign in to {self.provider.title}", classes="dialog-title")
                 yield Static(Text(f"Profile {self.profile} · {self.base_url}"), classes="dialog-subject")
                 if self.reason:
                     yield Static(Text(self.reason), id="login-reason")
-                yield Input(placeholder="API key (wbk_…)", password=True, id="login-key")
+                yield Input(placeholder=f"API key ({self.provider.key_hint})", password=True, id="login-key")
                 yield Static(
                     Text(
                         "The key is checked against the API, then kept in the system keyring "
-                        "(never in a file). LEXI_API_KEY in the environment takes precedence.",
+                        f"(never in a file). {self.provider.env_var} in the environment takes precedence.",
                         style="dim",
                     )
                 )
@@ -76,10 +80,8 @@ class LoginScreen(Screen[str | None]):
 
     @work(exclusive=True, group="login")
     async def _check(self, key: str) -> None:
-        from lexi_tui.account import check_key
-
         try:
-            await check_key(key, self.base_url, ca_bundle=self.ca_bundle)
+            await self.provider.check_key(key, self.base_url, ca_bundle=self.ca_bundle)
         except InvalidKeyError:
             self._fail(f"{mask_key(key)} was refused: the key is invalid, revoked or expired.")
             return

@@ -25,6 +25,7 @@ from lexi_tui.budget import RefreshBudget
 from lexi_tui.held import HeldJournal
 from lexi_tui.providers.base import Capabilities
 from lexi_tui.rules import Rule
+from lexi_tui.ui.approval_actions import ApprovalActions
 from lexi_tui.ui.chat_panel import ChatPanel
 from lexi_tui.ui.detail_pane import TaskDetail
 from lexi_tui.ui.status_bar import StatusBar
@@ -49,7 +50,7 @@ def result_summary(task: Task) -> str:
     return str(value) if value is not None else ""
 
 
-class MainScreen(TriageActions, RuleActions, Screen[None]):
+class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
     """Clear the approval queue from the keyboard."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -57,6 +58,10 @@ class MainScreen(TriageActions, RuleActions, Screen[None]):
                 tooltip="Approve the task; the cursor moves to the next pending one"),
         Binding("d", "dismiss_task", "Dismiss", id="task.dismiss",
                 tooltip="Dismiss the task with a documented reason (1-5) or your own (6)"),
+        Binding("x", "cancel_task", "Cancel task", id="task.cancel",
+                tooltip="Cancel the task's whole workflow, after a confirmation (providers that allow it)"),
+        Binding("plus", "add_task", "Add task", id="task.add",
+                tooltip="Watch a task given by its id or URL (providers without a task list)"),
         Binding("u", "undo", "Undo", id="task.undo", tooltip="Take back the last approve/dismiss while its undo window is open"),
         Binding("c", "chat", "Chat", id="chat.open", tooltip="Open the chat with Lexi (Esc closes it)"),
         Binding("h", "history", "History", show=False, id="app.history", tooltip="The audit log of every action sent"),
@@ -155,6 +160,8 @@ class MainScreen(TriageActions, RuleActions, Screen[None]):
             self.query_one(StatusBar).rules = "on"
             self.rules_log(f"{len(self.rules)} rule(s) active; p pauses them, R shows a dry run")
         self.chat.display = False
+        self.detail.known_types = self.capabilities.known_types
+        self.relabel_bindings()
         self.query_one(Tabs).can_focus = False
         self.table.focus()
         self.query_one(StatusBar).location = self.app.location  # type: ignore[attr-defined]
@@ -324,8 +331,11 @@ class MainScreen(TriageActions, RuleActions, Screen[None]):
     @on(TaskTable.Highlighted)
     def _highlighted(self, event: TaskTable.Highlighted) -> None:
         self.detail.show(event.task)
+        self.load_extras(event.task)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("add_task", "cancel_task"):
+            return self.check_approval_action(action)
         if action in ("approve", "dismiss_task"):
             task = self.table.current
             if self.view != self.views[0] or task is None or task.status != TaskStatus.PENDING:

@@ -33,6 +33,8 @@ STATUS_MARKS: dict[str, tuple[str, str]] = {
     TaskStatus.COMPLETED: ("✔", "completed"),
     TaskStatus.DISMISSED: ("✖", "dismissed"),
     TaskStatus.FAILED: ("✘", "failed"),
+    "in_progress": ("▶", "approved"),  # Chamelio: open, at a step other than approval.
+    "cancelled": ("✖", "dismissed"),
 }
 TYPE_WIDTH = 16
 AGE_WIDTH = 4

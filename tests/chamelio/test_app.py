@@ -1,0 +1,279 @@
+"""The app with a Chamelio profile, driven by Textual's pilot against the local service.
+
+Real loopback HTTP throughout; the service's admin endpoint is the judge of what was applied
+(outcome, comment, variables as submitted, how many calls arrived).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from textual.widgets import Input, OptionList, Static
+
+from lexi_tui import watchlist
+from lexi_tui.config import Profile
+from lexi_tui.server import RunningServer, start_server
+from lexi_tui.ui.add_task_dialog import AddTaskDialog
+from lexi_tui.ui.app import AppSettings, LexiApp
+from lexi_tui.ui.approve_dialog import ApproveDialog
+from lexi_tui.ui.confirm_dialog import ConfirmDialog
+from lexi_tui.ui.dismiss_dialog import DismissDialog
+from lexi_tui.ui.main_screen import MainScreen
+from lexi_tui.ui.profile_picker import ProfilePicker
+
+from .chamelio_support import KEY, admin_get, admin_post, base_url, new_task, service_options
+
+LEXI_KEY = "wbk_chamelio_app_test_00000c0de"
+PROFILE = "cham"
+FIXTURE_TASKS = json.loads((__import__("pathlib").Path(__file__).parent.parent / "fixtures" / "tasks.json").read_text())
+
+
+@pytest.fixture
+def server() -> Any:
+    with start_server(service_options(keys=(LEXI_KEY,), tasks=tuple(FIXTURE_TASKS), failure_rate=0.0,
+                                      chamelio_seed_workflows=0, exec_delay=60.0)) as running:
+        yield running
+
+
+def make_app(server: RunningServer, **overrides: Any) -> LexiApp:
+    settings: dict[str, Any] = dict(
+        profile=PROFILE, provider="chamelio", base_url=base_url(server), api_key=KEY, use_keyring=False,
+        refresh_interval=0, read_retries=0, undo_window=0,
+    )
+    settings.update(overrides)
+    return LexiApp(AppSettings(**settings))
+
+
+async def wait_for(pilot: Any, predicate: Any, timeout: float = 8.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+async def loaded(pilot: Any) -> MainScreen:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.fetched_at is not None)
+    return app.screen
+
+
+def record(server: RunningServer, task_id: int) -> dict[str, Any]:
+    return admin_get(server, f"/tasks/{task_id}")
+
+
+def notices(app: LexiApp) -> str:
+    return "\n".join(f"{n.title}: {n.message}" for n in app._notifications)
+
+
+async def open_approve(pilot: Any) -> ApproveDialog:
+    await pilot.press("a")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApproveDialog))
+    dialog = pilot.app.screen
+    await wait_for(pilot, lambda: bool(dialog.variables) and bool(dialog.query(".var-row")))
+    return dialog
+
+
+def field(dialog: ApproveDialog, variable_id: str) -> Input:
+    index = [v.variable_id for v in dialog.variables].index(variable_id)
+    return dialog.query_one(f"#var-{index}", Input)
+
+
+async def test_add_a_task_by_its_url(server: RunningServer) -> None:
+    task_id = new_task(server, files=True)
+    url = record(server, task_id)["task"]["task_url"]
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.table.task_count == 0
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddTaskDialog))
+        dialog = app.screen
+        box = dialog.query_one("#add-ref", Input)
+        box.value = "https://platform.chamelio.ai/workflows/9"  # A link, but not to a task.
+        await pilot.press("enter")
+        status = dialog.query_one("#add-status", Static)
+        assert "is not a Chamelio task" in str(status.render())
+        assert isinstance(app.screen, AddTaskDialog) and box.value.endswith("/workflows/9")  # Kept to fix.
+        box.value = url
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_for(pilot, lambda: screen.table.current is not None)
+        assert screen.table.current.id == str(task_id)
+        assert screen.view == "pending"
+        assert watchlist.load(PROFILE) == [task_id]
+        # The files of the approval step are listed by name in the detail pane.
+        fields = screen.detail.query_one("#detail-fields", Static)
+        await wait_for(pilot, lambda: "Files " in str(fields.render()))
+        assert ".pdf" in str(fields.render())
+
+
+async def test_adding_an_unknown_task_keeps_the_text_and_watches_nothing(server: RunningServer) -> None:
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddTaskDialog))
+        box = app.screen.query_one("#add-ref", Input)
+        box.value = "#987654"
+        await pilot.press("enter")
+        status = app.screen.query_one("#add-status", Static)
+        await wait_for(pilot, lambda: "No such task" in str(status.render()))
+        assert box.value == "#987654"
+        assert watchlist.load(PROFILE) == []
+
+
+async def test_approve_with_an_edited_variable_and_a_comment(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        assert [t.id for t in screen.lists["pending"]] == [str(task_id)]
+        dialog = await open_approve(pilot)
+        dialog.query_one("#approve-comment", Input).value = "Cap agreed with procurement"
+        value = field(dialog, "approved_value")
+        value.value = "20k"  # Not a number: caught before sending.
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ApproveDialog)
+        assert "must be a number" in str(dialog.query(".var-error.-error").first(Static).render())
+        assert record(server, task_id)["approve_calls"] == 0
+        assert dialog.query_one("#approve-comment", Input).value == "Cap agreed with procurement"
+        value.value = "20000"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        done = record(server, task_id)
+        assert done["outcome"] == "approved" and done["approve_calls"] == 1
+        assert done["comment"] == "Cap agreed with procurement"
+        sent = {v["variable_id"]: v["value"] for v in done["variables"]}
+        assert sent["approved_value"] == "20000"
+        assert "approval_notes" not in sent  # Empty and optional: not sent.
+        assert all(t.id != str(task_id) for t in screen.lists["pending"])
+
+
+async def test_a_failed_approval_keeps_everything_typed_and_enter_retries(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    admin_post(server, "/faults", {"fail_next_approvals": 1})
+    app = make_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        dialog = await open_approve(pilot)
+        dialog.query_one("#approve-comment", Input).value = "ok by me"
+        field(dialog, "approved_value").value = "31000"
+        await pilot.press("ctrl+s")
+        status = dialog.query_one("#approve-status", Static)
+        await wait_for(pilot, lambda: "Not sent" in str(status.render()))
+        assert "Failed to submit approval" in str(status.render())
+        assert isinstance(app.screen, ApproveDialog)
+        assert dialog.query_one("#approve-comment", Input).value == "ok by me"
+        assert field(dialog, "approved_value").value == "31000"
+        assert record(server, task_id)["outcome"] is None
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        done = record(server, task_id)
+        assert done["outcome"] == "approved" and done["comment"] == "ok by me"
+        assert {v["variable_id"]: v["value"] for v in done["variables"]}["approved_value"] == "31000"
+
+
+async def test_reject_with_a_comment(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DismissDialog))
+        assert "Reject task" in str(app.screen.query_one(".dialog-title").render())
+        await pilot.press("o")
+        app.screen.query_one("#reason-text", Input).value = "Liability cap is missing"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        done = record(server, task_id)
+        assert done["outcome"] == "rejected" and done["comment"] == "Liability cap is missing"
+        assert all(t.id != str(task_id) for t in screen.lists["pending"])
+
+
+async def test_cancel_asks_first_and_then_cancels(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")  # The safe answer: nothing is sent.
+        await pilot.pause()
+        assert record(server, task_id)["cancel_calls"] == 0
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: record(server, task_id)["outcome"] == "cancelled")
+        await wait_for(pilot, lambda: all(t.id != str(task_id) for t in screen.lists["pending"]))
+        await pilot.press("5")  # The cancelled view.
+        await wait_for(pilot, lambda: [t.id for t in screen.lists.get("cancelled", [])] == [str(task_id)])
+        assert screen.table.current is not None and screen.table.current.id == str(task_id)
+        assert record(server, task_id)["cancel_calls"] == 1
+
+
+async def test_approving_a_task_someone_else_decided_explains_and_refreshes(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        dialog = await open_approve(pilot)
+        # Meanwhile a colleague approves it in Chamelio's own UI.
+        response = httpx.post(f"{base_url(server)}/tasks/{task_id}/approve", json={"approved": True},
+                              headers={"X-API-Key": KEY}, timeout=5)
+        assert response.status_code == 200
+        dialog.query_one("#approve-comment", Input).value = "late"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_for(pilot, lambda: "no longer awaiting approval" in notices(app))
+        assert "Task is not awaiting approval" in notices(app)
+        assert "It is now in progress at 'Send for signature'" in notices(app)
+        await wait_for(pilot, lambda: all(t.id != str(task_id) for t in screen.lists["pending"]))
+        await pilot.press("2")  # In progress: where the task went.
+        await wait_for(pilot, lambda: [t.id for t in screen.lists.get("in_progress", [])] == [str(task_id)])
+        done = record(server, task_id)
+        assert done["approve_calls"] == 2 and done["comment"] is None  # Ours was not applied.
+
+
+async def test_switch_between_a_lexi_and_a_chamelio_profile(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    lexi = Profile("work", server.base_url)
+    chamelio = Profile(PROFILE, base_url(server), provider="chamelio")
+    app = make_app(server, profile="work", provider="lexi", base_url=server.base_url, api_key=LEXI_KEY,
+                   profiles=(lexi, chamelio), profile_keys={"work": LEXI_KEY, PROFILE: KEY})
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.capabilities.chat and not screen.capabilities.add_by_reference
+        lexi_pending = {t.id for t in screen.lists["pending"]}
+        assert lexi_pending and str(task_id) not in lexi_pending
+        await pilot.press("P")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfilePicker))
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen is not screen)
+        chamelio_screen = await loaded(pilot)
+        assert chamelio_screen.capabilities.add_by_reference and not chamelio_screen.capabilities.chat
+        assert [t.id for t in chamelio_screen.lists["pending"]] == [str(task_id)]
+        assert app.location.startswith(f"{PROFILE} @ ")
+        assert len([s for s in app.screen_stack if isinstance(s, MainScreen)]) == 1
+        footer_keys = {b.binding.id for b in app.active_bindings.values() if b.enabled}
+        assert "task.add" in footer_keys and "chat.open" not in footer_keys
+        await pilot.press("P")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfilePicker))
+        options = app.screen.query_one(OptionList)
+        options.highlighted = 0
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen is not chamelio_screen)
+        back = await loaded(pilot)
+        assert {t.id for t in back.lists["pending"]} == lexi_pending
+        assert app.settings.provider == "lexi" and app.location.startswith("work @ ")

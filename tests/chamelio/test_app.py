@@ -277,3 +277,37 @@ async def test_switch_between_a_lexi_and_a_chamelio_profile(server: RunningServe
         back = await loaded(pilot)
         assert {t.id for t in back.lists["pending"]} == lexi_pending
         assert app.settings.provider == "lexi" and app.location.startswith("work @ ")
+
+
+async def test_a_chamelio_profile_signs_in_with_a_chamelio_key(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lexi_tui.ui.login_screen import LoginScreen
+
+    from .chamelio_support import INACTIVE
+
+    monkeypatch.setenv("LEXI_API_KEY", LEXI_KEY)  # Lexi's variable is not a Chamelio key.
+    monkeypatch.delenv("CHAMELIO_API_KEY", raising=False)
+    app = make_app(server, api_key=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
+        login = app.screen
+        assert "Sign in to Chamelio" in str(login.query_one(".dialog-title").render())
+        box = login.query_one("#login-key", Input)
+        box.value = INACTIVE
+        await pilot.press("enter")
+        status = login.query_one("#login-status", Static)
+        await wait_for(pilot, lambda: "was refused" in str(status.render()))
+        assert INACTIVE not in str(status.render())  # Masked.
+        box.value = KEY
+        await pilot.press("enter")
+        await loaded(pilot)
+        assert app.provider.capabilities.add_by_reference
+
+
+async def test_chamelio_api_key_in_the_environment_skips_the_login(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAMELIO_API_KEY", KEY)
+    app = make_app(server, api_key=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.capabilities.dismiss_label == "Reject"
+        footer = {b.binding.id: b.binding.description for b in app.active_bindings.values()}
+        assert footer["task.dismiss"] == "Reject"

@@ -1,0 +1,150 @@
+"""ChamelioProvider over real loopback HTTP: refresh cost, views, key checks; the profile
+plumbing around it (config, key variables, the demo's data folder, `webhook-listen`)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lexi_tui import watchlist
+from lexi_tui.api.client import ResponseInfo
+from lexi_tui.api.errors import InvalidKeyError
+from lexi_tui.config import ConfigError, data_dir, load_config
+from lexi_tui.providers import create_provider, info
+from lexi_tui.providers.chamelio import ChamelioProvider, check_key
+from lexi_tui.server import RunningServer
+
+from .chamelio_support import INACTIVE, KEY, SECRET, admin_get, admin_post, base_url, new_task, wait_for
+
+PROFILE = "prov"
+
+
+def provider_for(server: RunningServer) -> tuple[ChamelioProvider, list[ResponseInfo]]:
+    provider = create_provider("chamelio", KEY, base_url(server), profile=PROFILE, read_retries=0)
+    assert isinstance(provider, ChamelioProvider)
+    seen: list[ResponseInfo] = []
+    provider.add_listener(seen.append)
+    return provider, seen
+
+
+async def test_one_refresh_reads_each_watched_task_once_for_all_views(service: RunningServer) -> None:
+    """Seeded tasks span every view; asking for all five views costs one GET per task."""
+    ids = [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008]
+    for task_id in ids:
+        watchlist.add(PROFILE, task_id)
+    provider, seen = provider_for(service)
+    try:
+        views = {view: await provider.list_tasks(view) for view in provider.capabilities.views}
+        gets = [info.path for info in seen if info.method == "GET"]
+        assert sorted(gets) == sorted(f"/tasks/{task_id}" for task_id in ids)
+        shown = [task.id for tasks in views.values() for task in tasks]
+        assert sorted(shown) == sorted(str(task_id) for task_id in ids)  # Each in exactly one view.
+        for task in views["pending"]:
+            assert task.metadata["step"]["type"] == "approval"
+            assert task.metadata["task_url"].endswith(f"/tasks/{task.id}")
+        assert all(task.metadata["step"]["type"] != "approval" for task in views["in_progress"])
+        # After a write the snapshot is stale: the next list reads every task again.
+        provider.invalidate()
+        await provider.list_tasks("pending")
+        assert len([i for i in seen if i.method == "GET"]) == 2 * len(ids)
+    finally:
+        await provider.aclose()
+
+
+async def test_a_task_deleted_upstream_shows_as_failed_and_the_rest_still_load(make_service) -> None:
+    server = make_service(chamelio_seed_workflows=0)
+    real = new_task(server)
+    watchlist.add(PROFILE, real)
+    watchlist.add(PROFILE, 424242)  # Watched, but the service has no such task.
+    provider, _ = provider_for(server)
+    try:
+        assert [t.id for t in await provider.list_tasks("pending")] == [str(real)]
+        failed = await provider.list_tasks("failed")
+        assert [t.id for t in failed] == ["424242"]
+        assert "Task not found" in failed[0].description
+    finally:
+        await provider.aclose()
+
+
+async def test_a_refused_key_fails_the_refresh_with_invalid_key(make_service) -> None:
+    server = make_service(chamelio_seed_workflows=0)
+    watchlist.add(PROFILE, new_task(server))
+    provider = ChamelioProvider(INACTIVE, base_url(server), profile=PROFILE, read_retries=0)
+    try:
+        with pytest.raises(InvalidKeyError, match="API key is inactive"):
+            await provider.list_tasks("pending")
+    finally:
+        await provider.aclose()
+
+
+async def test_login_check_accepts_a_good_key_and_refuses_others(service: RunningServer) -> None:
+    await check_key(KEY, base_url(service))  # GET /tasks/0 -> 404: the key was accepted.
+    with pytest.raises(InvalidKeyError, match="inactive"):
+        await check_key(INACTIVE, base_url(service))
+    with pytest.raises(InvalidKeyError, match="Invalid API key"):
+        await check_key("ca_nobody_0000000000000000", base_url(service))
+
+
+def test_profiles_name_their_provider_and_get_its_production_url(tmp_path: Path) -> None:
+    file = tmp_path / "config.toml"
+    file.write_text('[profiles.legal]\nprovider = "chamelio"\n', encoding="utf-8")
+    profile = load_config(file).profile("legal")
+    assert profile.provider == "chamelio" and profile.base_url == "https://platform.chamelio.ai"
+    assert info("chamelio").env_var == "CHAMELIO_API_KEY" and info("lexi").env_var == "LEXI_API_KEY"
+    file.write_text('[profiles.legal]\nprovider = "chameleon"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="profiles.legal.provider"):
+        load_config(file)
+
+
+def test_the_demo_keeps_its_watch_list_out_of_the_real_data_folder(make_service) -> None:
+    from lexi_tui.demo import CHAMELIO_PROFILE, prepare, temporary_data_dir
+    from lexi_tui.ui.app import AppSettings
+
+    server = make_service(chamelio_seed_workflows=2)
+    real = data_dir()
+    with temporary_data_dir() as folder:
+        assert data_dir() == Path(folder)
+        settings = prepare(AppSettings(), server)
+        assert watchlist.load(CHAMELIO_PROFILE) == server.chamelio_task_ids() != []
+        assert [p.provider for p in settings.profiles] == ["lexi", "chamelio"]
+        assert set(settings.profile_keys) == {p.name for p in settings.profiles}
+        assert "profile_keys" not in repr(settings)  # Keys never reach a repr.
+    assert data_dir() == real and not Path(folder).exists()
+    assert watchlist.load(CHAMELIO_PROFILE) == []
+
+
+@pytest.mark.slow
+def test_webhook_listen_adds_announced_approval_tasks_to_the_watch_list(make_service) -> None:
+    env = dict(os.environ, HOOK_SECRET=SECRET)
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "lexi_tui.cli", "webhook-listen", "--port", "0", "--secret-env", "HOOK_SECRET",
+         "--profile", PROFILE],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        assert listener.stdout is not None
+        first = listener.stdout.readline()
+        port = int(re.search(r":(\d+)/", first).group(1))  # type: ignore[union-attr]
+        server = make_service(chamelio_seed_workflows=0, chamelio_webhook_url=f"http://127.0.0.1:{port}/hooks",
+                              chamelio_webhook_secret=SECRET)
+        task_id = new_task(server)
+        wait_for(lambda: task_id in watchlist.load(PROFILE), timeout=10)
+        admin_post(server, "/tasks", {"step": "intake"}, status=201)  # Not at approval: not watched.
+        wait_for(lambda: admin_get(server, "/webhooks")["pending"] == 0 and len(admin_get(server, "/webhooks")["deliveries"]) >= 2)
+        assert watchlist.load(PROFILE) == [task_id]
+    finally:
+        listener.terminate()
+        listener.wait(10)
+
+
+def test_webhook_listen_refuses_to_start_without_its_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    from lexi_tui.cli import main
+
+    os.environ.pop("NO_SUCH_SECRET", None)
+    assert main(["webhook-listen", "--secret-env", "NO_SUCH_SECRET"]) == 2
+    assert "NO_SUCH_SECRET is not set" in capsys.readouterr().err

@@ -182,7 +182,9 @@ class ChamelioProvider:
             fresh = self._fetched_at is not None and time.monotonic() - self._fetched_at < SNAPSHOT_MAX_AGE
             if not fresh:
                 await self._refresh()
-        return [task for task in self._snapshot.values() if str(task.status) == status]
+        tasks = [task for task in self._snapshot.values() if str(task.status) == status]
+        # Newest first, like Lexi's lists (a task without a date goes last).
+        return sorted(tasks, key=lambda t: t.created_at.timestamp() if t.created_at else float("-inf"), reverse=True)
 
     async def _refresh(self) -> None:
         ids = await self.watched()

@@ -71,7 +71,7 @@ class ApproveDialog(ModalScreen[bool | None]):
             yield Input(placeholder="Comment (optional): why it is approved, for the audit trail",
                         id="approve-comment", compact=True)
             yield Static("", id="approve-files")
-            yield VerticalScroll(id="approve-variables")
+            yield VerticalScroll(id="approve-variables", can_focus=False)
             yield Static("", id="approve-status")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Approve  ⏎", variant="success", id="approve-send", compact=True)
@@ -114,11 +114,11 @@ class ApproveDialog(ModalScreen[bool | None]):
         self.files = [f.file_name or f.file_id for f in details.files]
         rows = []
         for index, variable in enumerate(self.variables):
-            label = Text(variable.name or variable.variable_id)
-            label.append(f"  {variable.type}" + ("" if variable.required else ", optional"), style="dim")
+            label = Text(variable.name or variable.variable_id, no_wrap=True, overflow="ellipsis")
+            label.append(f"\n{hint(variable)}" + ("" if variable.required else ", optional"), style="dim")
             field = Input(value=typed.get(variable.variable_id, variable.value), placeholder=hint(variable),
                           id=f"var-{index}", compact=True, disabled=variable.type == VariableType.FILE)
-            rows.append(Vertical(Label(label, classes="var-label"), field,
+            rows.append(Vertical(Horizontal(Label(label, classes="var-label"), field, classes="var-line"),
                                  Static("", id=f"var-error-{index}", classes="var-error"), classes="var-row"))
         if rows:
             await box.mount_all(rows)

@@ -203,6 +203,7 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
         api = self.app.provider  # type: ignore[attr-defined]
         self.refreshing = True
         calls = 0
+        gets_before = getattr(api, "gets", None)  # Providers reading task by task count their GETs.
         try:
             for status in dict.fromkeys((self.views[0], self.view)):
                 tasks = await api.list_tasks(status)
@@ -250,6 +251,8 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
             card = self.chat.card_for(proposed)
             if card is not None and self.table.current is not None:
                 card.describe(self.table.current)
+        if gets_before is not None:
+            calls = max(calls, api.gets - gets_before)  # Chamelio: one GET per watched task.
         self._schedule(self.budget.delay(api.rate_limit, calls=max(calls, 1)) if self.budget.enabled else None)
 
     async def _follow_executing(self) -> int:

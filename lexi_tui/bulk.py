@@ -88,8 +88,11 @@ class BulkSummary:
     def total(self) -> int:
         return len(self.results)
 
-    def describe(self) -> str:
-        """One paragraph for a person: what was done, what was not, and why."""
+    def describe(self, *, itemise: bool = True) -> str:
+        """One paragraph for a person: what was done, what was not, and why.
+
+        Without `itemise` the failures are only counted, for a caller that lists each
+        task's outcome next to it (the app's summary)."""
         verb = {"approve": "Approved", "dismiss": "Dismissed"}.get(self.action, self.action.capitalize())
         sentences = [f"{verb} {len(self.succeeded)} of {_count(self.total, 'task')}."]
         if self.already_handled:
@@ -97,7 +100,9 @@ class BulkSummary:
             sentences.append(
                 f"{n} {'was' if n == 1 else 'were'} already handled (approved or dismissed elsewhere, or not found)."
             )
-        if self.failed:
+        if self.failed and not itemise:
+            sentences.append(f"{len(self.failed)} failed.")
+        elif self.failed:
             shown = "; ".join(f"{task.id}: {message}" for task, message in self.failed[:3])
             more = f"; and {len(self.failed) - 3} more" if len(self.failed) > 3 else ""
             sentences.append(f"{len(self.failed)} failed ({shown}{more}).")

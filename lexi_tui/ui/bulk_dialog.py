@@ -26,10 +26,11 @@ from lexi_tui.text import clean
 SHOWN_DESCRIPTION = 50
 
 
-def summary_text(summary: BulkSummary) -> Text:
+def summary_text(summary: BulkSummary, *, retry: str = "run") -> Text:
     """The run's outcome, then every task by name: failed (and why) first, then already
-    handled, not sent and succeeded. Plain `Text`: descriptions and messages are server text."""
-    details = Text(summary.describe())
+    handled, not sent and succeeded. Plain `Text`: descriptions and messages are server text.
+    `retry` names the action that retries what stays marked ("approve")."""
+    details = Text(summary.describe(itemise=False))
     for task, message in summary.failed:
         details.append(f"\n✘ {_name(task)} — {clean(message, multiline=False)}", style="bold")
     for result in summary.results:
@@ -44,7 +45,7 @@ def summary_text(summary: BulkSummary) -> Text:
     if kept:
         details.append(
             f"\n{'That task stays' if kept == 1 else f'Those {kept} tasks stay'} marked: "
-            "press the key again to retry.",
+            f"{retry} again to retry.",
             style="italic",
         )
     return details
@@ -59,7 +60,10 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
     """Returns the run's summary, or None when the user said no before it started."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,enter", "primary", "Start / close", id="bulk.primary", priority=True),
+        Binding("y", "primary", "Start / close", id="bulk.primary", priority=True),
+        # Enter only closes the summary: a second Enter after choosing a dismiss reason must
+        # not start a run over every marked task. Priority, so a focused button cannot either.
+        Binding("enter", "close", "Close", show=False, id="bulk.close", priority=True),
         Binding("escape,n", "secondary", "Cancel", id="bulk.cancel"),
     ]
 
@@ -75,16 +79,9 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
         self._cancel = asyncio.Event()
 
     def compose(self) -> ComposeResult:
-        kinds = Counter(str(task.type) for task in self.tasks)
-        breakdown = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
         with Vertical(id="dialog", classes="dialog"):
             yield Label(f"{self.label} {len(self.tasks)} marked task{'s' if len(self.tasks) != 1 else ''}?", classes="dialog-title")
-            body = Text(breakdown)
-            if self.reason:
-                body.append(f"\nReason: {self.reason}")
-            if self.action == "approve" and kinds.get("campaign_start"):
-                body.append(f"\n{kinds['campaign_start']} campaign_start task(s) will contact real people.", style="bold")
-            yield Static(body, classes="dialog-subject", id="bulk-body")
+            yield Static(self._body(warn=True), classes="dialog-subject", id="bulk-body")
             yield ProgressBar(total=len(self.tasks), show_eta=False, id="bulk-progress")
             yield Static("", id="bulk-status")
             yield VerticalScroll(Static("", id="bulk-summary"), id="bulk-summary-scroll")
@@ -92,14 +89,31 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
                 yield Button(f"{self.label} all  y", variant="warning", id="bulk-start", compact=True)
                 yield Button("Cancel  esc", id="bulk-stop", compact=True)
 
+    def _body(self, *, warn: bool) -> Text:
+        """How many of each type, the reason, and (before an approve) who gets contacted."""
+        kinds = Counter(str(task.type) for task in self.tasks)
+        body = Text(", ".join(f"{count} {kind}" for kind, count in kinds.most_common()))
+        if self.reason:
+            body.append(f"\nReason: {self.reason}")
+        campaigns = kinds.get("campaign_start", 0)
+        if warn and self.action == "approve" and campaigns:
+            noun = "task starts a campaign" if campaigns == 1 else "tasks start campaigns"
+            body.append(f"\n{campaigns} campaign_start {noun}: real people will be contacted.", style="bold")
+        return body
+
     def on_mount(self) -> None:
         self.query_one("#bulk-progress").display = False
+        self.query_one("#bulk-status").display = False
         self.query_one("#bulk-summary-scroll").display = False
 
     def action_primary(self) -> None:
         if self.phase == "confirm":
             self._begin()
         elif self.phase == "done":
+            self.dismiss(self.summary)
+
+    def action_close(self) -> None:
+        if self.phase == "done":
             self.dismiss(self.summary)
 
     def action_secondary(self) -> None:
@@ -122,6 +136,7 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
     def _begin(self) -> None:
         self.phase = "running"
         self.query_one("#bulk-progress").display = True
+        self.query_one("#bulk-status").display = True
         self.query_one("#bulk-start", Button).display = False
         self.query_one("#bulk-stop", Button).label = "Stop  esc"
         self._run()
@@ -150,8 +165,9 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
         )
         self.summary = summary
         self.phase = "done"
-        self._status("")
-        self.query_one("#bulk-summary", Static).update(summary_text(summary))
+        self.query_one("#bulk-status").display = False
+        self.query_one("#bulk-body", Static).update(self._body(warn=False))  # Done: no "will" any more.
+        self.query_one("#bulk-summary", Static).update(summary_text(summary, retry=self.label.lower()))
         self.query_one("#bulk-summary-scroll").display = True
         self.query_one("#bulk-stop", Button).label = "Close  ⏎"
         self.query_one(".dialog-title", Label).update(f"{self.label}: done")

@@ -176,4 +176,8 @@ def _cancel_event(screen: object) -> asyncio.Event:
 
 
 def rules_log_widget() -> Log:
-    return Log(id="rules-log", max_lines=500, auto_scroll=True)
+    log = Log(id="rules-log", max_lines=500, auto_scroll=True)
+    # Lines longer than the pane are cut rather than given a sideways scrollbar, which would
+    # take one of the log's three lines; the whole explanation is in the history (`h`).
+    log.styles.overflow_x = "hidden"
+    return log

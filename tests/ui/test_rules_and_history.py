@@ -155,8 +155,16 @@ async def test_history_after_manual_bulk_and_rule_actions(service) -> None:
         # Newest first: the bulk run, the manual dismiss and approve, the rule's dismiss.
         assert column(3) == ["bulk", "bulk", "manual", "manual", "rule:lists"]
         assert column(1) == ["approve", "approve", "dismiss", "approve", "dismiss"]
-        assert column(6)[2] == "duplicate" and column(6)[4] == "manual_execution"
         assert column(5)[0] == "Search for 25 partners at accounting firms in Chicago"
+        detail = history.query_one("#history-detail")
+        shown = str(detail.render())  # Everything about the highlighted (newest) entry.
+        assert shown.startswith("Search for 25 partners at accounting firms in Chicago\n")
+        assert f"task {PENDING_IDS[5]} · profile test · request req_" in shown
+        await pilot.press("down", "down")
+        assert "reason: duplicate" in str(detail.render())
+        await pilot.press("down", "down")
+        shown = str(detail.render())
+        assert "reason: manual_execution" in shown and "comment: dismiss 'Create list" in shown
         await pilot.press("slash", *"bulk")
         assert column(3) == ["bulk", "bulk"]
         assert "2 of 5 entries" in str(history.query_one("#history-status").render())

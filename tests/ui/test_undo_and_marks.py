@@ -246,3 +246,22 @@ async def test_bulk_run_waits_for_the_rate_limit_instead_of_collecting_429s() ->
         assert stats["rate_limited"] == 0 and "429" not in stats["by_status"]
         assert approves_received(service) == 6
         assert all(admin_task(service, t)["approve_count"] == 1 for t in PENDING_IDS)
+
+
+async def test_a_second_enter_after_the_reason_does_not_start_a_bulk_run(service) -> None:
+    from lexi_tui.ui.bulk_dialog import BulkDialog
+
+    app = make_app(service)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("space", "space")
+        await pilot.press("d", "5", "enter", "enter")  # Enter chose the reason; a reflex Enter follows.
+        dialog = app.screen
+        assert isinstance(dialog, BulkDialog) and dialog.phase == "confirm"
+        await pilot.pause(0.3)
+        assert [admin_task(service, t)["dismiss_count"] for t in PENDING_IDS[:2]] == [0, 0]
+        await pilot.press("y")  # Only y (or the button) starts it.
+        await wait_for(pilot, lambda: dialog.phase == "done", timeout=8)
+        await pilot.press("enter")  # Enter closes the summary.
+        await wait_for(pilot, lambda: app.screen is screen)
+    assert [admin_task(service, t)["reason"] for t in PENDING_IDS[:2]] == ["testing", "testing"]

@@ -23,10 +23,11 @@ from typing import Any, Awaitable, Callable, Iterator, Sequence
 
 import httpx
 
+from lexi_tui.api.chamelio import ChamelioClient
 from lexi_tui.api.client import LexiClient
 from lexi_tui.server.options import PRODUCTION_BASE_URL, ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
-from lexi_tui.ui import clock
+from lexi_tui.ui import chamelio_shots, clock
 
 #: "Now" in every screenshot: ages ("20m") and times are computed from it.
 FIXED_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -215,24 +216,29 @@ class LocalTransport(httpx.AsyncBaseTransport):
 
 @contextlib.contextmanager
 def routed_to(server: RunningServer) -> Iterator[None]:
-    """Route every `LexiClient` made inside this block to `server`, whatever its base URL.
+    """Route every `LexiClient` and `ChamelioClient` made inside this block to `server`.
 
     The app keeps showing the URL it was given (stable across runs, unlike the service's
     free port). Proxy variables are set aside meanwhile: a proxy would bypass the transport.
     """
-    original = LexiClient.__init__
+    originals = {cls: cls.__init__ for cls in (LexiClient, ChamelioClient)}
 
-    def init(self: LexiClient, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("transport") is None:  # Nested blocks: the innermost one wins.
-            kwargs["transport"] = LocalTransport(server.root_url)
-        original(self, *args, **kwargs)
+    def routed(original: Any) -> Any:
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            if kwargs.get("transport") is None:  # Nested blocks: the innermost one wins.
+                kwargs["transport"] = LocalTransport(server.root_url)
+            original(self, *args, **kwargs)
+
+        return init
 
     saved = {name: os.environ.pop(name) for name in _PROXY_VARIABLES if name in os.environ}
-    LexiClient.__init__ = init  # type: ignore[method-assign]
+    for cls, original in originals.items():
+        cls.__init__ = routed(original)  # type: ignore[method-assign]
     try:
         yield
     finally:
-        LexiClient.__init__ = original  # type: ignore[method-assign]
+        for cls, original in originals.items():
+            cls.__init__ = original  # type: ignore[method-assign]
         os.environ.update(saved)
 
 
@@ -329,6 +335,8 @@ SHOTS: tuple[Shot, ...] = (
     Shot("help.svg", (120, 36), show_help, {}),
     Shot("light.svg", (120, 36), loaded, {"theme": "textual-light"}),
     Shot("login.svg", (100, 30), show_login, {"api_key": None}),
+    Shot("chamelio-detail.svg", (120, 36), chamelio_shots.show_detail, chamelio_shots.SETTINGS),
+    Shot("chamelio-approve.svg", (120, 40), chamelio_shots.show_variables_form, chamelio_shots.SETTINGS),
 )
 
 
@@ -379,13 +387,18 @@ async def take_all(outdir: Path, shots: Sequence[Shot] = SHOTS) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     key_from_env = os.environ.pop("LEXI_API_KEY", None)  # The login shot must not skip the screen.
-    try:
-        with pinned_clock():
+    from lexi_tui.demo import temporary_data_dir
+
+    try:  # A temporary data folder: the Chamelio watch list and the audit log stay out of yours.
+        with pinned_clock(), temporary_data_dir():
             for shot in shots:
                 options = ServerOptions(
-                    keys=(SCREENSHOT_KEY,), tasks=TASKS, exec_delay=0.0, failure_rate=0.0, rate_limit=0
+                    keys=(SCREENSHOT_KEY,), tasks=TASKS, exec_delay=0.0, failure_rate=0.0, rate_limit=0,
+                    **chamelio_shots.server_options(),
                 )
-                with start_server(options) as server, routed_to(server):
+                with chamelio_shots.pinned_seed_clock(FIXED_NOW.timestamp()), start_server(options) as server, \
+                        routed_to(server):
+                    chamelio_shots.watch_all(server)
                     svg = await take(shot)
                 path = outdir / shot.name
                 path.write_text(svg, encoding="utf-8")

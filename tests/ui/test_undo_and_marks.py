@@ -107,11 +107,15 @@ async def test_marks_space_all_and_clear(service) -> None:
         assert screen.table.current.id == PENDING_IDS[2]
         assert bar.marked == 2 and "2 marked" in str(bar.render())
         await pilot.press("slash", *"search", "enter")
-        await pilot.press("v")  # Mark all visible: the filtered ones.
-        searches = [i for i in screen.table.visible_ids()]
-        assert set(searches) <= set(screen.table.marked) and bar.marked == len(set(searches) | set(PENDING_IDS[:2]))
+        searches = [PENDING_IDS[0], PENDING_IDS[4], PENDING_IDS[5]]  # The three prospect searches.
+        assert screen.table.visible_ids() == searches
+        await pilot.press("v")  # Mark all visible: the filtered ones, and only those...
+        assert list(screen.table.marked) == [*PENDING_IDS[:2], PENDING_IDS[4], PENDING_IDS[5]]  # ...added to the marks.
+        assert bar.marked == 4 and "4 marked" in str(bar.render())
+        await pilot.press("escape")  # The filter goes; the marks stay.
+        assert len(screen.table.visible_ids()) == len(PENDING_IDS) and bar.marked == 4
         await pilot.press("V")
-        assert not screen.table.marked and bar.marked == 0
+        assert not screen.table.marked and bar.marked == 0 and "marked" not in str(bar.render())
 
 
 async def test_bulk_approve_with_one_failing_keeps_it_marked(service) -> None:

@@ -65,6 +65,8 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
         # not start a run over every marked task. Priority, so a focused button cannot either.
         Binding("enter", "close", "Close", show=False, id="bulk.close", priority=True),
         Binding("escape,n", "secondary", "Cancel", id="bulk.cancel"),
+        # Quitting mid-run would cut the request in flight off from its history line.
+        Binding("q", "quit_guarded", "Quit", show=False, id="bulk.quit"),
     ]
 
     def __init__(self, tasks: list[Task], action: str, *, reason: str | None, label: str, profile: str) -> None:
@@ -115,6 +117,12 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
     def action_close(self) -> None:
         if self.phase == "done":
             self.dismiss(self.summary)
+
+    async def action_quit_guarded(self) -> None:
+        if self.phase == "running":
+            self.notify("A bulk run is under way: press esc to stop it, then quit.", severity="warning", timeout=4)
+            return
+        await self.app.action_quit()
 
     def action_secondary(self) -> None:
         if self.phase == "confirm":

@@ -269,3 +269,32 @@ async def test_a_second_enter_after_the_reason_does_not_start_a_bulk_run(service
         await pilot.press("enter")  # Enter closes the summary.
         await wait_for(pilot, lambda: app.screen is screen)
     assert [admin_task(service, t)["reason"] for t in PENDING_IDS[:2]] == ["testing", "testing"]
+
+
+async def test_quit_during_a_bulk_run_waits_for_it_to_be_stopped() -> None:
+    from ui_support import make_service
+
+    from lexi_tui.ui.bulk_dialog import BulkDialog
+
+    with make_service(latency_ms=(300, 300)) as service:
+        app = make_app(service)
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            screen = await loaded(pilot)
+            await pilot.press("v", "a", "y")
+            dialog = app.screen
+            assert isinstance(dialog, BulkDialog)
+            await wait_for(pilot, lambda: approves_received(service) >= 1)
+            await pilot.press("q")  # Mid-run: the app stays, and says how to stop.
+            assert app.is_running and app.screen is dialog and dialog.phase == "running"
+            assert any("esc to stop it" in n.message for n in app._notifications)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: dialog.phase == "done", timeout=8)
+            sent = {t.id for t in dialog.summary.succeeded}
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen is screen)
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running)
+        # Every approval the service applied has its line in the history.
+        applied = {t for t in PENDING_IDS if admin_task(service, t)["approve_count"] == 1}
+        assert applied == sent and 1 <= len(sent) < len(PENDING_IDS)
+        assert {e.task_id for e in read()} == sent

@@ -42,6 +42,10 @@ class ApprovalActions:
         caps = self.capabilities
         if action == "add_task":
             return True if caps.add_by_reference else False
+        if action == "forget_task":
+            if not caps.add_by_reference:
+                return False
+            return True if self.table.current is not None and self.table.current.id not in self.inflight else None
         if action == "cancel_task":
             if not caps.cancel:
                 return False
@@ -216,6 +220,29 @@ class ApprovalActions:
                         timeout=4, markup=False)
 
         self.app.push_screen(AddTaskDialog(provider.add_task), added)
+
+    def action_forget_task(self: "MainScreen") -> None:
+        """Stop watching the task under the cursor (local only: nothing is sent)."""
+        task = self.table.current
+        if task is None or not self.capabilities.add_by_reference or task.id in self.inflight:
+            return
+        self._forget_worker(task)
+
+    @work(group="watch")
+    async def _forget_worker(self: "MainScreen", task: Task) -> None:
+        from lexi_tui.watchlist import WatchListError
+
+        provider = self.app.provider  # type: ignore[attr-defined]
+        try:
+            await provider.forget(task.id)
+        except (WatchListError, OSError, ValueError) as error:
+            self.notify(f"Could not change the watch list: {error}", severity="error", markup=False)
+            return
+        for view, tasks in list(self.lists.items()):
+            if any(t.id == task.id for t in tasks):
+                self._store(view, [t for t in tasks if t.id != task.id])
+        self.notify(Text(summary(task)).plain, title=f"No longer watching task {task.id} (+ adds it again)",
+                    timeout=4, markup=False)
 
     # -- files of the task under the cursor -----------------------------------------------------
 

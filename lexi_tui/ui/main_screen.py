@@ -62,6 +62,8 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
                 tooltip="Cancel the task's whole workflow, after a confirmation (providers that allow it)"),
         Binding("plus", "add_task", "Add", id="task.add",
                 tooltip="Watch a task given by its id or URL (providers without a task list)"),
+        Binding("minus", "forget_task", "Forget", show=False, id="task.forget",
+                tooltip="Stop watching the task under the cursor (nothing is sent; + adds it again)"),
         Binding("u", "undo", "Undo", id="task.undo", tooltip="Take back the last approve/dismiss while its undo window is open"),
         Binding("c", "chat", "Chat", id="chat.open", tooltip="Open the chat with Lexi (Esc closes it)"),
         Binding("h", "history", "History", show=False, id="app.history", tooltip="The audit log of every action sent"),
@@ -337,7 +339,7 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
         self.load_extras(event.task)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("add_task", "cancel_task"):
+        if action in ("add_task", "cancel_task", "forget_task"):
             return self.check_approval_action(action)
         if action in ("approve", "dismiss_task"):
             task = self.table.current

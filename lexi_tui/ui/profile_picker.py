@@ -72,7 +72,12 @@ def open_profile_picker(app: "LexiApp") -> None:
         app.notify("There is only one profile. Add [profiles.NAME] tables to the config to switch.",
                    timeout=5, markup=False)
         return
+    from lexi_tui.ui.main_screen import MainScreen
+
     if isinstance(app.screen, ProfilePicker):
+        return
+    if not isinstance(app.screen, MainScreen):  # A dialog may hold typed text: never drop it.
+        app.notify("Finish or close this screen first, then press P to switch profiles.", timeout=4, markup=False)
         return
 
     def chosen(name: str | None) -> None:

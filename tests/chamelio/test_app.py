@@ -311,3 +311,57 @@ async def test_chamelio_api_key_in_the_environment_skips_the_login(server: Runni
         assert screen.capabilities.dismiss_label == "Reject"
         footer = {b.binding.id: b.binding.description for b in app.active_bindings.values()}
         assert footer["task.dismiss"] == "Reject"
+
+
+async def test_rejecting_a_task_that_moved_on_says_so_and_refreshes(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DismissDialog))
+        httpx.post(f"{base_url(server)}/tasks/{task_id}/cancel", headers={"X-API-Key": KEY}, timeout=5)
+        await pilot.press("1")  # The first preset.
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_for(pilot, lambda: "Task is not awaiting approval" in notices(app))
+        await wait_for(pilot, lambda: all(t.id != str(task_id) for t in screen.lists["pending"]))
+        done = record(server, task_id)
+        assert done["outcome"] == "cancelled" and done["approve_calls"] == 1 and done["comment"] is None
+
+
+async def test_forget_stops_watching_and_sends_nothing(server: RunningServer) -> None:
+    first, second = new_task(server), new_task(server)
+    watchlist.add(PROFILE, first)
+    watchlist.add(PROFILE, second)
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.table.current is not None
+        gone = screen.table.current.id
+        await pilot.press("minus")
+        await wait_for(pilot, lambda: len(watchlist.load(PROFILE)) == 1)
+        assert str(watchlist.load(PROFILE)[0]) != gone
+        assert [t.id for t in screen.lists["pending"]] == [str(watchlist.load(PROFILE)[0])]
+        assert record(server, int(gone))["outcome"] is None  # Only the local list changed.
+        await pilot.press("r")
+        await wait_for(pilot, lambda: not screen.refreshing)
+        assert [t.id for t in screen.lists["pending"]] == [str(watchlist.load(PROFILE)[0])]
+
+
+async def test_profiles_do_not_switch_under_an_open_dialog(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    other = Profile("work", server.base_url)
+    app = make_app(server, profiles=(Profile(PROFILE, base_url(server), provider="chamelio"), other),
+                   profile_keys={PROFILE: KEY, "work": LEXI_KEY})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        dialog = await open_approve(pilot)
+        dialog.query_one("#approve-comment", Input).value = "half-typed"
+        app.action_switch_profile()
+        await pilot.pause()
+        assert app.screen is dialog and app.settings.profile == PROFILE
+        assert dialog.query_one("#approve-comment", Input).value == "half-typed"
+        assert "close this screen first" in notices(app)

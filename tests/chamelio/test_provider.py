@@ -148,3 +148,23 @@ def test_webhook_listen_refuses_to_start_without_its_secret(capsys: pytest.Captu
     os.environ.pop("NO_SUCH_SECRET", None)
     assert main(["webhook-listen", "--secret-env", "NO_SUCH_SECRET"]) == 2
     assert "NO_SUCH_SECRET is not set" in capsys.readouterr().err
+
+
+def test_login_command_checks_a_chamelio_key_with_chamelio(service: RunningServer) -> None:
+    import io
+
+    import keyring
+
+    from lexi_tui.account import login_command
+    from lexi_tui.config import Profile
+    from memory_keyring import MemoryKeyring
+
+    store = MemoryKeyring()
+    keyring.set_keyring(store)
+    profile = Profile("legal", base_url(service), provider="chamelio")
+    out, err = io.StringIO(), io.StringIO()
+    assert login_command(profile, key=INACTIVE, out=out, err=err) == 1
+    assert "refused" in err.getvalue() and INACTIVE not in err.getvalue()
+    assert store.entries == {}
+    assert login_command(profile, key=KEY, out=io.StringIO(), err=io.StringIO()) == 0
+    assert store.entries == {("lexi-tui", "legal"): KEY}

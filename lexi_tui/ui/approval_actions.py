@@ -78,7 +78,7 @@ class ApprovalActions:
             self.notify("An action for this task is already on its way.", timeout=2)
             return
         if task.status != TaskStatus.PENDING:
-            self.notify(f"Only tasks awaiting approval can be approved; this one is {task.status}.", severity="warning")
+            self.notify(f"Only tasks awaiting approval can be approved; this one is {task.status}.", severity="warning", markup=False)
             return
         provider = self.app.provider  # type: ignore[attr-defined]
 

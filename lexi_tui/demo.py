@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import sys
 import tempfile
+from pathlib import Path
 from typing import Iterator
 
 from lexi_tui.config import DATA_DIR_ENV, Profile
@@ -69,11 +72,26 @@ def prepare(settings: AppSettings, server: RunningServer) -> AppSettings:
 
 def run_demo(settings: AppSettings, refresh: float | None = None) -> int:
     """Run the app against a fresh local service; returns the exit status."""
+    from lexi_tui.config import data_dir
     from lexi_tui.ui.app import LexiApp
 
-    with temporary_data_dir(), start_server(DEMO_OPTIONS) as server:
+    kept = data_dir() / "crashes"  # Crash reports outlive the demo's temporary folder.
+    with temporary_data_dir() as folder, start_server(DEMO_OPTIONS) as server:
         prepare(settings, server)
         if refresh is None:
             settings.refresh_interval = 5.0
         LexiApp(settings).run()
+        keep_crash_reports(Path(folder) / "crashes", kept)
     return 0
+
+
+def keep_crash_reports(source: Path, target: Path) -> list[Path]:
+    """Move crash reports out of the temporary folder (0600 files stay 0600); says where."""
+    moved: list[Path] = []
+    for report in sorted(source.glob("*")) if source.is_dir() else []:
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        destination = target / report.name
+        shutil.move(str(report), destination)
+        moved.append(destination)
+        print(f"lexi-tui: the crash report was moved to {destination}", file=sys.stderr)
+    return moved

@@ -168,3 +168,16 @@ def test_login_command_checks_a_chamelio_key_with_chamelio(service: RunningServe
     assert store.entries == {}
     assert login_command(profile, key=KEY, out=io.StringIO(), err=io.StringIO()) == 0
     assert store.entries == {("lexi-tui", "legal"): KEY}
+
+
+def test_a_crash_report_written_during_the_demo_is_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lexi_tui.crash import write_crash_report
+    from lexi_tui.demo import keep_crash_reports, temporary_data_dir
+
+    kept = data_dir() / "crashes"
+    with temporary_data_dir() as folder:
+        report = write_crash_report(RuntimeError("boom"))
+        assert str(report).startswith(folder)
+        moved = keep_crash_reports(Path(folder) / "crashes", kept)
+    assert [p.parent for p in moved] == [kept] and moved[0].read_text(encoding="utf-8")
+    assert str(moved[0]) in capsys.readouterr().err

@@ -123,8 +123,11 @@ class LexiApp(App[None]):
     def _on_response(self, info: ResponseInfo) -> None:
         self.last_request_id = info.request_id
         if info.rate_limit is not None:
-            for bar in self.query(StatusBar):
-                bar.rate_limit = info.rate_limit
+            # `App.query` searches only the default screen; the bar lives on the main screen,
+            # which may sit under a dialog. Every answer updates it, not just a refresh.
+            for screen in self.screen_stack:
+                for bar in screen.query(StatusBar):
+                    bar.rate_limit = info.rate_limit
 
     async def on_unmount(self) -> None:
         if self._provider is not None:

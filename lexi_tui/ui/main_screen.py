@@ -107,6 +107,7 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
         self.journal = journal
         self.undo_window = undo_window
         self._hold_timers: dict[str, Timer] = {}
+        self._advanced_to: dict[str, tuple[str, int]] = {}
         self.last_reasons: dict[str, str | None] = {}
         self.capabilities = capabilities
         self.views = capabilities.views

@@ -288,6 +288,7 @@ class TaskTable(ScrollView, can_focus=True):
             self.marked[task.id] = None
         self.refresh_task(task.id)
         self.post_message(self.MarksChanged(self))
+        self.user_moves += 1
         self.move_to(self.cursor + 1)
 
     def action_mark_visible(self) -> None:
@@ -331,19 +332,27 @@ class TaskTable(ScrollView, can_focus=True):
         elif line >= top + height:
             self.scroll_to(y=line - height + 1, animate=False)
 
+    user_moves = 0
+    """How often the user has moved the cursor (keys, clicks): the app moves it back to a task
+    whose action failed only if the user has not moved it since auto-advance."""
+
     def action_cursor(self, delta: int) -> None:
+        self.user_moves += 1
         self.move_to(self.cursor + delta)
 
     def action_page(self, direction: int) -> None:
+        self.user_moves += 1
         height = max(1, self.scrollable_content_region.height - 1)
         self.move_to(self.cursor + direction * height)
 
     def action_jump(self, line: int) -> None:
+        self.user_moves += 1
         self.move_to(line if line >= 0 else len(self._order) - 1)
 
     async def _on_click(self, event: events.Click) -> None:
         line = self.scroll_offset.y + event.y
         if 0 <= line < len(self._order):
+            self.user_moves += 1
             self.move_to(line)
 
     def on_focus(self) -> None:

@@ -39,6 +39,10 @@ class TriageActions:
 
     journal: HeldJournal
     _hold_timers: dict[str, Timer]
+    _advanced_to: dict[str, tuple[str, int]]
+    """Task id -> (the task auto-advance moved the cursor to, the table's `user_moves` then):
+    a failure moves the cursor back only if the user has not moved it since, so "press the
+    key again" retries the task that failed and never hijacks a key meant for another."""
     last_reasons: dict[str, str | None]
     """Task id -> the reason of a dismissal that failed after its undo window: offered again."""
 
@@ -181,6 +185,7 @@ class TriageActions:
         if timer is not None:
             timer.stop()
         self.inflight.pop(action.task_id, None)
+        self._advanced_to.pop(action.task_id, None)
         self.table.mark_busy(action.task_id, None)
         self.table.select(action.task_id)
         self._show_held()
@@ -239,6 +244,20 @@ class TriageActions:
             following = self.table.next_index_after(task.id, skip=set(self.inflight))
             if following is not None:
                 self.table.move_to(following)
+                landed = self.table.current
+                if landed is not None:
+                    self._advanced_to[task.id] = (landed.id, self.table.user_moves)
+
+    def _return_to(self: "MainScreen", task: Task) -> bool:
+        """Put the cursor back on a task whose action failed, unless the user has moved on
+        since auto-advance (then moving it would hijack their next key). True if it is there."""
+        advanced = self._advanced_to.pop(task.id, None)
+        current = self.table.current
+        if current is not None and current.id == task.id:
+            return True
+        if advanced is not None and current is not None and advanced == (current.id, self.table.user_moves):
+            return self.table.select(task.id)
+        return False
 
     # -- sending -----------------------------------------------------------------------
 
@@ -281,6 +300,9 @@ class TriageActions:
         except ALREADY_HANDLED as error:
             await self._action_failed(task, "dismiss", reason, error)
         except LexiError as error:
+            if raise_errors and isinstance(error, TransportError) and error.sent and await self._applied_anyway(task):
+                self._dismissed(task, reason, note="The connection dropped, but the server shows it was applied. ")
+                return
             if raise_errors:
                 self.table.mark_busy(task.id, None)
                 self._record(task, "dismiss", reason, "failed", error)
@@ -288,13 +310,16 @@ class TriageActions:
                 raise
             await self._action_failed(task, "dismiss", reason, error)
         else:
-            self.last_reasons.pop(task.id, None)
-            self._action_succeeded(task, "dismiss", reason)
-            label = self.capabilities.dismiss_label
-            self.notify(Text(summary(task)).plain, title=f"{label}ed ({reason or 'no reason'})", timeout=4, markup=False)
+            self._dismissed(task, reason)
         finally:
             self.inflight.pop(task.id, None)
             self.refresh_bindings()
+
+    def _dismissed(self: "MainScreen", task: Task, reason: str | None, note: str = "") -> None:
+        self.last_reasons.pop(task.id, None)
+        self._action_succeeded(task, "dismiss", reason)
+        label = self.capabilities.dismiss_label
+        self.notify(note + summary(task), title=f"{label}ed ({reason or 'no reason'})", timeout=4, markup=False)
 
     def _ensure_following(self: "MainScreen") -> None:
         """Make sure a refresh comes soon enough to see an executing task finish."""
@@ -328,6 +353,7 @@ class TriageActions:
             self.notify(f"Could not write the audit log: {problem}", severity="warning", markup=False)
 
     def _action_succeeded(self: "MainScreen", task: Task, verb: str, reason: str | None) -> None:
+        self._advanced_to.pop(task.id, None)
         self.table.mark_busy(task.id, None)
         self.table.mark_error(task.id, None)
         self._record(task, verb, reason, "ok")
@@ -342,6 +368,7 @@ class TriageActions:
         if isinstance(error, ALREADY_HANDLED):
             # Handled elsewhere (another client, a teammate, a rule): explain and refresh.
             why = "no longer exists" if isinstance(error, NotFoundError) else error.message
+            self._advanced_to.pop(task.id, None)
             self._record(task, verb, reason, "already_handled", error)
             self.notify(
                 Text(f"{summary(task)}: {why}. The list was refreshed.").plain,
@@ -364,7 +391,8 @@ class TriageActions:
             self.last_reasons[task.id] = reason  # Offered again by the next `d` on this task.
         short = "rate limited" if isinstance(error, RateLimitedError) else "failed"
         self.table.mark_error(task.id, f"{verb} {short}")
-        self.app.handle_api_error(error, title=f"Could not {verb}; press the key again to retry")  # type: ignore[attr-defined]
+        retry = "press the key again to retry" if self._return_to(task) else "select it and press the key again to retry"
+        self.app.handle_api_error(error, title=f"Could not {verb}; {retry}")  # type: ignore[attr-defined]
 
     async def _applied_anyway(self: "MainScreen", task: Task) -> bool:
         """After an ambiguous failure, re-read before deciding: never send twice."""

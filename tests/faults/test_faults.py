@@ -183,7 +183,9 @@ async def test_5xx_answers_with_html_bodies() -> None:
             assert FIRST in screen.table.visible_ids()
             await pilot.pause(0.2)
             assert endpoint_count(service, APPROVE) == 1  # Not retried behind the user's back.
+            assert screen.table.current.id == FIRST  # Back on the failed task: `a` retries it.
 
+            await pilot.press("down")
             dialog = await open_dismiss(pilot, screen, "html 502")  # CAMPAIGN, under the cursor.
             await pilot.press("enter")
             await wait_for(pilot, lambda: not dialog.sending)
@@ -249,8 +251,10 @@ async def test_dropped_connections_are_re_read_never_resent() -> None:
             assert admin_task(service, FIRST)["status"] == "pending"
             assert FIRST in screen.table.visible_ids()  # The row agrees with the service.
             assert any(title.startswith("Could not approve") for title, _, _ in seen), seen
+            assert screen.table.current.id == FIRST  # The cursor came back to the failed task.
 
-            dialog = await open_dismiss(pilot, screen, "dropped")
+            await pilot.press("down")
+            dialog = await open_dismiss(pilot, screen, "dropped")  # CAMPAIGN
             await pilot.press("enter")
             await wait_for(pilot, lambda: not dialog.sending)
             assert app.screen is dialog and says_not_sent(dialog), status_text(dialog)
@@ -327,6 +331,8 @@ async def test_429_storm_while_the_user_acts() -> None:
             assert box.value == CHAT_ASK and "Not sent" in " ".join(chat_errors(chat))
             await pilot.press("escape")  # Close the chat: the text waits in the box.
 
+            assert screen.table.current.id == FIRST  # The cursor came back to the failed task.
+            await pilot.press("down")
             dialog = await open_dismiss(pilot, screen, "429")  # CAMPAIGN, under the cursor.
             exhaust_rate_limit(service)
             await pilot.press("enter")
@@ -346,7 +352,7 @@ async def test_429_storm_while_the_user_acts() -> None:
             while FIRST in screen.table.visible_ids():
                 assert presses[APPROVE] < 4, seen
                 await wait_as_told(seen)
-                await go_to(pilot, screen, FIRST)  # A failed approve has moved the cursor on.
+                await go_to(pilot, screen, FIRST)
                 await pilot.press("a")
                 presses[APPROVE] += 1
                 await wait_for(pilot, lambda: FIRST not in screen.inflight)
@@ -367,9 +373,6 @@ async def test_429_storm_while_the_user_acts() -> None:
         assert {label: data["by_endpoint"][label] for label in presses} == presses  # One POST per press.
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LexiApp._on_response updates `self.query(StatusBar)`, but App.query searches the default "
-    "screen, not MainScreen: the bar's 'N/M calls left, resets ...' changes only when a refresh ends"))
 async def test_the_status_bar_budget_follows_every_answer() -> None:
     """After an approve (no refresh since), the bar shows the budget the last answer gave."""
     with make_service(rate_limit=5, rate_window=60) as service:
@@ -519,10 +522,6 @@ async def test_a_dismiss_whose_answer_was_lost_is_applied_once() -> None:
         assert_only(service, dismissed={FIRST: "lost"})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "MainScreen._send_dismiss re-raises a TransportError with sent=True without re-reading "
-    "(_applied_anyway is only used for approve): the dialog says the dismissal was not sent "
-    "although the service applied it, and the row stays in the pending list"))
 async def test_a_dismiss_whose_answer_was_lost_is_recognised_as_applied() -> None:
     with make_service() as service, LossyProxy(service) as proxy:
         app = make_app(service, base_url=proxy.base_url)
@@ -540,10 +539,6 @@ async def test_a_dismiss_whose_answer_was_lost_is_recognised_as_applied() -> Non
 # -- retrying after a failed approve ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "MainScreen._send_approve moves the cursor to the next task before the answer; on failure "
-    "_action_failed leaves it there while the notification says 'press the key again to "
-    "retry': pressing `a` again approves the NEXT task, one the user never chose"))
 async def test_pressing_the_key_again_after_a_failed_approve_retries_that_task() -> None:
     with make_service() as service:
         app = make_app(service)
@@ -558,3 +553,23 @@ async def test_pressing_the_key_again_after_a_failed_approve_retries_that_task()
             await wait_for(pilot, lambda: not screen.inflight)
             await pilot.pause(0.2)
         assert_only(service, approved={THIRD})
+
+
+async def test_a_failure_after_the_user_moved_on_does_not_move_the_cursor() -> None:
+    """The approve fails after the user has already moved: the cursor stays where they put
+    it (their next key acts on what they see), and the toast says to select the task first."""
+    with make_service() as service:
+        app = make_app(service)
+        async with app.run_test(size=SIZE) as pilot:
+            seen = record_notifications(app)
+            screen = await loaded(pilot)
+            await go_to(pilot, screen, THIRD)
+            set_faults(service, latency_ms=(600, 600), error_rate=1.0)
+            await pilot.press("a")  # Auto-advance to the fourth task ...
+            await pilot.press("down")  # ... and the user moves on to the fifth.
+            chosen = screen.table.current.id
+            assert chosen not in (THIRD, PENDING_IDS[3])
+            await wait_for(pilot, lambda: screen.table.errors.get(THIRD) == "approve failed")
+            assert screen.table.current.id == chosen
+            assert any("select it and press the key again" in title for title, _, _ in seen), seen
+        assert_only(service)

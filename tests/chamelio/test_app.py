@@ -365,3 +365,23 @@ async def test_profiles_do_not_switch_under_an_open_dialog(server: RunningServer
         assert app.screen is dialog and app.settings.profile == PROFILE
         assert dialog.query_one("#approve-comment", Input).value == "half-typed"
         assert "close this screen first" in notices(app)
+
+
+async def test_bulk_approve_of_marked_chamelio_tasks_keeps_their_values(server: RunningServer) -> None:
+    """Marked tasks approve in one go, without the form: each keeps the values it already has."""
+    from lexi_tui.ui.bulk_dialog import BulkDialog
+
+    ids = [new_task(server), new_task(server)]
+    for task_id in ids:
+        watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("space", "space", "a")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: all(record(server, i)["outcome"] == "approved" for i in ids))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert screen.lists["pending"] == []
+        assert all(record(server, i)["approve_calls"] == 1 for i in ids)

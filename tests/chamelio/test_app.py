@@ -385,3 +385,19 @@ async def test_bulk_approve_of_marked_chamelio_tasks_keeps_their_values(server: 
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         assert screen.lists["pending"] == []
         assert all(record(server, i)["approve_calls"] == 1 for i in ids)
+
+
+async def test_control_sequences_in_a_task_title_never_reach_the_screen(server: RunningServer) -> None:
+    task_id = new_task(server, title="NDA \x1b]2;pwned\x07 [bold red]Acme[/] \x1b[31mLtd")
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        task = screen.table.current
+        assert task is not None and "\x1b" not in task.description and "\x07" not in task.description
+        assert "[bold red]Acme[/]" in task.description  # Shown as typed, not as markup.
+        fields = str(screen.detail.query_one("#detail-fields", Static).render())
+        assert "[bold red]Acme[/]" in fields
+        dialog = await open_approve(pilot)
+        subject = str(dialog.query_one(".dialog-subject", Static).render())
+        assert "\x1b" not in subject and "[bold red]Acme[/]" in subject

@@ -21,6 +21,10 @@ EXPECTED_WORDS: dict[str, tuple[str, ...]] = {
     "login.svg": ("Sign in to Lexi", "https://data.leadlex.com/functions/v1/api-gateway"),
     "chamelio-detail.svg": ("Pending 4", "In Progress", "Step Legal approval", "Files NDA Adventure Works", "d Reject"),
     "chamelio-approve.svg": ("Approve task", "Term (months)", "one of: Mutual, One-way, Custom", "Files:"),
+    "bulk.svg": ("◆ 3 marked", "Approve 3 marked tasks?", "2 prospect_search, 1 campaign_start",
+                 "real people will be"),
+    "history.svg": ("History: every action sent", "2026-11-23 12:00:03  dismiss", "bulk", "reason: manual_execution",
+                    "request req_000000000000000000000004"),
 }
 KEY_TEXT = re.compile(r"\b(?:wbk|ca)_[A-Za-z0-9_]{4,}")
 """An API key (the login placeholder "wbk_…" and masked keys are not keys)."""

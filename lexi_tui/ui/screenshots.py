@@ -27,7 +27,7 @@ from lexi_tui.api.chamelio import ChamelioClient
 from lexi_tui.api.client import LexiClient
 from lexi_tui.server.options import PRODUCTION_BASE_URL, ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
-from lexi_tui.ui import chamelio_shots, clock
+from lexi_tui.ui import chamelio_shots, clock, triage_shots
 
 #: "Now" in every screenshot: ages ("20m") and times are computed from it.
 FIXED_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -337,6 +337,9 @@ SHOTS: tuple[Shot, ...] = (
     Shot("login.svg", (100, 30), show_login, {"api_key": None}),
     Shot("chamelio-detail.svg", (120, 36), chamelio_shots.show_detail, chamelio_shots.SETTINGS),
     Shot("chamelio-approve.svg", (120, 40), chamelio_shots.show_variables_form, chamelio_shots.SETTINGS),
+    Shot("bulk.svg", (120, 36), triage_shots.show_bulk, {}),
+    # Undo window 0: the dismissal in it is sent at once instead of after a 5 s hold.
+    Shot("history.svg", (120, 36), triage_shots.show_history, {"undo_window": 0}),
 )
 
 

@@ -64,3 +64,25 @@ class Provider(Protocol):
     async def cancel(self, task_id: str) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+class WatchingProvider(Provider, Protocol):
+    """The extra calls of a provider with `add_by_reference` and `variables` (Chamelio).
+
+    Screens call these only when the capabilities say so; a provider without them need not
+    define them.
+    """
+
+    async def add_task(self, reference: str) -> Task:
+        """Read the task an id or URL names, then watch it (ValueError for a bad reference)."""
+        ...
+
+    async def forget(self, task_id: str) -> bool: ...
+
+    async def get(self, task_id: str) -> Task:
+        """One task, read now (after a 409, to say where it went)."""
+        ...
+
+    async def approval_details(self, task_id: str) -> Any:
+        """The approval step: `variables_to_approve` and `files` (Chamelio's ApprovalDetails)."""
+        ...

@@ -135,9 +135,10 @@ class ApprovalActions:
         """After a 409/404: read the task again and say where it is now, then refresh."""
         provider = self.app.provider  # type: ignore[attr-defined]
         where = ""
-        if isinstance(error, ConflictError):
+        reread = getattr(provider, "get", None)  # Providers that read one task (WatchingProvider).
+        if isinstance(error, ConflictError) and reread is not None:
             try:
-                now = await provider.get(task.id)
+                now = await reread(task.id)
             except LexiError:
                 now = None
             if now is not None:

@@ -12,7 +12,6 @@ import contextlib
 import types
 from typing import Any, Iterator
 
-from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import RunningServer
 
 SHOWN_BASE_URL = "http://127.0.0.1:8787/chamelio"
@@ -79,9 +78,3 @@ async def show_variables_form(pilot: Any) -> None:
     await wait_until(pilot, lambda: bool(dialog.query(".var-row")) and not dialog.loading)
     await pilot.pause()
 
-
-def full_options(base: ServerOptions) -> ServerOptions:
-    """`base` plus the Chamelio face's key and seed."""
-    import dataclasses
-
-    return dataclasses.replace(base, **server_options())

@@ -22,8 +22,12 @@ from lexi_tui.history import HistoryEntry, filter_entries, read
 from lexi_tui.text import clean
 
 MAX_ENTRIES = 5_000
-COLUMNS = (("Time", 19), ("Action", 7), ("Outcome", 15), ("Source", 14), ("Type", 15))
-"""Fixed widths (no measuring pass); the Task column after them gets the rest."""
+LEADING = (("Time", 19), ("Action", 7), ("Outcome", 15))
+TRAILING = (("Source", 14), ("Type", 15))
+COLUMNS = (*LEADING, *TRAILING)
+"""Fixed widths (no measuring pass). The Task column, between the leading and the trailing
+ones, gets the rest: on a narrow terminal it stays in view and Source and Type scroll off
+(the line under the table names them too)."""
 MIN_TASK_WIDTH = 20
 _PADDING = 2 * (len(COLUMNS) + 1) + 2
 """Cell padding of every column, and room for the vertical scrollbar."""
@@ -81,7 +85,7 @@ class HistoryScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.clear(columns=True)
         self._task_width = task_width
-        for title, width in (*COLUMNS, ("Task", task_width)):
+        for title, width in (*LEADING, ("Task", task_width), *TRAILING):
             table.add_column(title, width=width)
 
     @work(thread=True, exclusive=True, group="history")
@@ -104,9 +108,9 @@ class HistoryScreen(ModalScreen[None]):
                     entry.time.replace("T", " ")[:19],
                     entry.action,
                     entry.outcome.replace("_", " "),
+                    entry.description,
                     entry.source,
                     entry.task_type,
-                    entry.description,
                 )
             ]
             for entry in entries
@@ -133,15 +137,16 @@ class HistoryScreen(ModalScreen[None]):
             return " · ".join(clean(part, multiline=False) for part in parts if part)
 
         text = Text(line(entry.description or "(no description)"), style="bold")
-        text.append("\n" + line(f"task {entry.task_id}", f"profile {entry.profile}" if entry.profile else None,
-                                  f"request {entry.request_id}" if entry.request_id else "no request id"))
+        text.append("\n" + line(f"task {entry.task_id}", entry.task_type or None, entry.source or None,
+                                  f"profile {entry.profile}" if entry.profile else None))
+        text.append("\n" + line(f"request {entry.request_id}" if entry.request_id else "no request id"))
         notes = line(
             f"reason: {entry.reason}" if entry.reason else None,
             f"{'error' if entry.outcome == 'failed' else 'detail'}: {entry.detail}" if entry.detail else None,
             f"comment: {entry.comment}" if entry.comment else None,
         )
         if notes:
-            text.append("\n" + notes, style="bold" if entry.outcome == "failed" else "")
+            text.append(" · " + notes, style="bold" if entry.outcome == "failed" else "")
         detail.update(text)
 
     @on(Input.Changed, "#history-filter")

@@ -163,7 +163,8 @@ def test_history_view(snap_compare, start_service, make_app) -> None:
         "outcomes": ["ok", "ok", "ok", "failed"],
         "detail": [
             "Search for 10 GCs at banks in Boston",
-            "task 7c1e9a52-0011-4000-8000-000000000011 · profile test · request req_000000000000000000000002",
+            "task 7c1e9a52-0011-4000-8000-000000000011 · prospect_search · bulk · profile test",
+            "request req_000000000000000000000002 · "
             "error: Execution backend unavailable (HTTP 500, request req_000000000000000000000002)",
         ],
     }

@@ -153,25 +153,25 @@ async def test_history_after_manual_bulk_and_rule_actions(service) -> None:
             return [str(table.get_row_at(row)[index]) for row in range(table.row_count)]
 
         # Newest first: the bulk run, the manual dismiss and approve, the rule's dismiss.
-        assert column(3) == ["bulk", "bulk", "manual", "manual", "rule:lists"]
+        assert column(4) == ["bulk", "bulk", "manual", "manual", "rule:lists"]
         assert column(1) == ["approve", "approve", "dismiss", "approve", "dismiss"]
-        assert column(5)[0] == "Search for 25 partners at accounting firms in Chicago"
+        assert column(3)[0] == "Search for 25 partners at accounting firms in Chicago"
         detail = history.query_one("#history-detail")
         shown = str(detail.render())  # Everything about the highlighted (newest) entry.
         assert shown.startswith("Search for 25 partners at accounting firms in Chicago\n")
-        assert f"task {PENDING_IDS[5]} · profile test · request req_" in shown
+        assert f"task {PENDING_IDS[5]} · prospect_search · bulk · profile test\nrequest req_" in shown
         await pilot.press("down", "down")
         assert "reason: duplicate" in str(detail.render())
         await pilot.press("down", "down")
         shown = str(detail.render())
         assert "reason: manual_execution" in shown and "comment: dismiss 'Create list" in shown
         await pilot.press("slash", *"bulk")
-        assert column(3) == ["bulk", "bulk"]
+        assert column(4) == ["bulk", "bulk"]
         assert "2 of 5 entries" in str(history.query_one("#history-status").render())
         await pilot.press("escape")  # Clears the filter first...
         assert table.row_count == 5 and app.screen is history
         await pilot.press(*"approve search")  # "h" is typed into the filter, not taken as "close".
-        assert app.screen is history and column(5) == [
+        assert app.screen is history and column(3) == [
             "Search for 25 partners at accounting firms in Chicago", "Search for 20 CEOs at law firms in New York"]
         await pilot.press("escape", "escape")  # ...then closes.
         assert app.screen is screen

@@ -1,8 +1,10 @@
 """A bulk run over the marked tasks: one confirmation, progress, cancel, then a summary.
 
-The run paces itself inside the rate limit (`lexi_tui.bulk.run_bulk` waits for the reset
-rather than collecting 429s). Esc during the run cancels what is not yet sent; the
-summary says which succeeded, which failed and why, and which were already handled.
+Only `y` (or the button) starts the run; Enter only closes the summary. The run paces
+itself inside the rate limit (`lexi_tui.bulk.run_bulk` waits for the reset rather than
+collecting 429s). Esc during the run cancels what is not yet sent, and `q` is held back
+until it has stopped; the summary names each task: which failed and why, which were
+already handled or not sent, which succeeded.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import httpx
 from textual.widgets import DataTable, Log
 from ui_support import PENDING_IDS, admin_task, make_app, make_service, wait_for
 
+from lexi_tui.history import read
 from lexi_tui.rules import parse_rules
 from lexi_tui.ui.history_screen import HistoryScreen
 from lexi_tui.ui.main_screen import MainScreen
@@ -190,3 +191,20 @@ async def test_history_after_manual_bulk_and_rule_actions(service) -> None:
     assert lines[0]["comment"].startswith("dismiss 'Create list")  # The rule's explanation.
     assert {admin_task(service, t)["status"] for t in (PENDING_IDS[0], PENDING_IDS[2], PENDING_IDS[5])} <= {
         "approved", "completed"}
+
+
+async def test_a_rule_that_names_campaign_start_does_approve_it(service) -> None:
+    rules = parse_rules([
+        {"name": "any campaign by description", "action": "approve", "description": "(?i)campaign"},
+        {"name": "Q2 campaign", "action": "approve", "type": "campaign_start", "metadata": {"contact_count": "<= 150"}},
+    ])
+    campaign = PENDING_IDS[1]
+    app = make_app(service, rules=rules)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await wait_for(pilot, lambda: campaign not in screen.table.visible_ids() and not screen.inflight)
+        log = "\n".join(screen.query_one("#rules-log", Log).lines)
+        assert "(rule 'Q2 campaign': type campaign_start, contact_count 150 <= 150)" in log
+        assert "any campaign by description" not in log  # The first rule never got it.
+    assert admin_task(service, campaign)["approve_count"] == 1
+    assert [(e.task_id, e.source) for e in read()] == [(campaign, "rule:Q2 campaign")]

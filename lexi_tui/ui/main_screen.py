@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Input, Label, Tab, Tabs
+from textual.widgets import Footer, Input, Label, Tab, Tabs
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError, TransportError
 from lexi_tui.api.models import Task, TaskStatus
@@ -28,7 +28,6 @@ from lexi_tui.rules import Rule
 from lexi_tui.ui.approval_actions import ApprovalActions
 from lexi_tui.ui.chat_panel import ChatPanel
 from lexi_tui.ui.detail_pane import TaskDetail
-from lexi_tui.ui.footer import QuietFooter
 from lexi_tui.ui.status_bar import StatusBar
 from lexi_tui.ui.task_table import TaskTable
 from lexi_tui.ui.rule_actions import RuleActions, rules_log_widget
@@ -142,7 +141,7 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
                 yield TaskDetail(id="detail")
                 yield ChatPanel(id="chat")
         with Horizontal(id="bottom"):
-            yield QuietFooter()
+            yield Footer()
             yield Label("", id="updated")
 
     @property

@@ -51,6 +51,7 @@ class TaskDetail(Vertical):
         self.known_types = True
         """False when task types are free text (a workflow name): no "(unknown type)" note."""
         self._files: dict[tuple[str, object], list[str]] = {}
+        self._fields_height = -1
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Select a task to see its details.", style="dim"), id="detail-fields")
@@ -113,6 +114,7 @@ class TaskDetail(Vertical):
         fields = self.query_one("#detail-fields", Static)
         if task is None:
             fields.update(Text("No task selected.", style="dim"))
+            self._fields_height = -1
             return
         mark, _ = STATUS_MARKS.get(task.status, ("?", "unknown"))
         text = Text()
@@ -138,4 +140,9 @@ class TaskDetail(Vertical):
         if note:
             text.append("\n")
             text.append(note, style="italic")
-        fields.update(text)
+        # A layout pass repaints the whole screen; it is only needed when the height changes,
+        # and moving between tasks usually keeps it (this runs on every cursor move).
+        width = fields.content_region.width
+        height = len(text.wrap(self.app.console, width)) if width > 0 else -1
+        fields.update(text, layout=height != self._fields_height or height < 0)
+        self._fields_height = height

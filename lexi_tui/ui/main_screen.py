@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Tab, Tabs
+from textual.widgets import Input, Label, Tab, Tabs
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError, TransportError
 from lexi_tui.api.models import Task, TaskStatus
@@ -28,6 +28,7 @@ from lexi_tui.rules import Rule
 from lexi_tui.ui.approval_actions import ApprovalActions
 from lexi_tui.ui.chat_panel import ChatPanel
 from lexi_tui.ui.detail_pane import TaskDetail
+from lexi_tui.ui.footer import QuietFooter
 from lexi_tui.ui.status_bar import StatusBar
 from lexi_tui.ui.task_table import TaskTable
 from lexi_tui.ui.rule_actions import RuleActions, rules_log_widget
@@ -141,7 +142,7 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
                 yield TaskDetail(id="detail")
                 yield ChatPanel(id="chat")
         with Horizontal(id="bottom"):
-            yield Footer()
+            yield QuietFooter()
             yield Label("", id="updated")
 
     @property
@@ -297,7 +298,9 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
         if not tabs:
             return
         tab = tabs.first(Tab)
-        tab.label = Text(f"{status.replace('_', ' ').title()} {len(tasks)}")
+        label = f"{status.replace('_', ' ').title()} {len(tasks)}"
+        if tab.label.plain != label:  # Setting a label lays out the screen again, even an equal one.
+            tab.label = Text(label)
         if status == self.view and not counts_only:
             with self.app.batch_update():
                 changed = self.table.set_tasks(tasks, mark_new=status == self.views[0])

@@ -135,7 +135,7 @@ class TaskTable(ScrollView, can_focus=True):
         """Task id -> why the last action on it failed; drawn on the row."""
         self.marked: dict[str, None] = {}
         """Marked task ids, in the order they were marked (an ordered set)."""
-        self._cache: LRUCache[tuple[str, int, bool, bool], Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[str, int, bool, bool, int], Strip] = LRUCache(1024)
         self._last_highlighted: str | None = None
 
     # -- data ------------------------------------------------------------------------
@@ -216,7 +216,8 @@ class TaskTable(ScrollView, can_focus=True):
             # The task under the cursor went away: its neighbour takes its place.
             target = min(fallback_index, len(self._order) - 1)
         self.virtual_size = Size(self.size.width, len(self._order))
-        self._cache.clear()
+        # No cache clear: strips are keyed by task id, so a new order or filter reuses them
+        # (set_tasks has invalidated the tasks that changed).
         self.move_to(max(target, 0))
         self.refresh()
 
@@ -380,7 +381,8 @@ class TaskTable(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         task_id = self._order[line]
         is_cursor = line == self.cursor
-        key = (task_id, width, is_cursor, self.has_focus)
+        minute = int(clock.now().timestamp() // 60)  # Ages ("12m") move on once a minute.
+        key = (task_id, width, is_cursor, self.has_focus, minute)
         strip = self._cache.get(key)
         if strip is None:
             strip = self._render_task(self._tasks[task_id], width, is_cursor)

@@ -22,6 +22,28 @@ COLUMNS, LINES = 100, 30
 _home = tempfile.TemporaryDirectory(prefix="lexi-bench-home-")
 
 
+def isolated_folders() -> dict[str, str]:
+    """HOME and the XDG folders inside the harness's own temporary home."""
+    home = Path(_home.name)
+    for name in ("config", "data", "cache", "state"):
+        (home / name).mkdir(exist_ok=True)
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_STATE_HOME": str(home / "state"),
+    }
+
+
+def isolate_this_process() -> None:
+    """The in-process phases run the app in the harness itself: its audit log, undo journal
+    and watch lists must land in the temporary home too, never in the user's."""
+    os.environ.update(isolated_folders())
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    os.environ.pop("LEXI_TUI_DATA_DIR", None)
+
+
 def child_env(*, headless: bool, key: str = DEMO_KEY) -> dict[str, str]:
     """Environment for a child app: isolated XDG dirs, the null keyring, the key, a fixed size.
 
@@ -29,15 +51,8 @@ def child_env(*, headless: bool, key: str = DEMO_KEY) -> dict[str, str]:
     a real process runs Textual headless; COLUMNS/LINES give it the pty runs' size.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL_") and k not in ("COLORTERM", "NO_COLOR")}
-    home = Path(_home.name)
-    for name in ("config", "data", "cache", "state"):
-        (home / name).mkdir(exist_ok=True)
+    env.update(isolated_folders())
     env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        XDG_STATE_HOME=str(home / "state"),
         PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
         LEXI_API_KEY=key,
         TERM="xterm-256color",

@@ -44,6 +44,9 @@ def _is_number(value: object) -> bool:
 def test_quick_benchmark_writes_every_metric(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL_")}
+    user_data = tmp_path / "user-data"  # Stands for the user's real data folder.
+    env.update(XDG_DATA_HOME=str(user_data), XDG_CONFIG_HOME=str(tmp_path / "user-config"))
+    env.pop("LEXI_TUI_DATA_DIR", None)
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
@@ -62,3 +65,6 @@ def test_quick_benchmark_writes_every_metric(tmp_path: Path) -> None:
             assert entry["pass"] in (True, False), key
     for key in METRIC_KEYS:  # The printed table names every row too.
         assert metrics[key]["label"] in done.stdout
+    # The triage phase approves tasks in the harness's own process: its audit log and undo
+    # journal belong to the harness's temporary home, not the user's.
+    assert not list(user_data.rglob("*")), sorted(user_data.rglob("*"))

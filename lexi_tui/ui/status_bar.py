@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -54,8 +55,21 @@ class StatusBar(Static):
         text.append(self.location)
         text.append("  ")
         text.append(label, self.get_component_rich_style(style_name, partial=True))
+        after = self._indicators(dim)
         if self.detail:
-            text.append(f" {self.detail}", dim)
+            # The detail ("retrying in 8 s (could not connect …)") takes only the room the
+            # marked/held/rules indicators and the budget leave: those must stay on screen.
+            room = self.content_size.width - text.cell_len - after.cell_len
+            if room >= 6:
+                detail = Text(f" {self.detail}", dim)
+                detail.truncate(room, overflow="ellipsis")
+                text.append_text(detail)
+        text.append_text(after)
+        return text
+
+    def _indicators(self, dim: Style) -> Text:
+        """What follows the connection state: marks, rules, held actions, the budget."""
+        text = Text()
         if self.marked:
             text.append(f"  ◆ {self.marked} marked", self.get_component_rich_style("status-bar--limited", partial=True))
         if self.rules:

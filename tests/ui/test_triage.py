@@ -198,3 +198,21 @@ async def test_filter_narrows_and_escape_clears(service) -> None:
         assert screen.table.has_focus
         await pilot.press("escape")
         assert screen.table.task_count == len(PENDING_IDS)
+
+
+async def test_marked_count_stays_on_screen_at_80_columns_while_offline(tmp_path) -> None:
+    with make_service(db_path=str(tmp_path / "lexi.db")) as service:
+        app = make_app(service)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await loaded(pilot)
+            bar = screen.query_one(StatusBar)
+            await pilot.press("space", "space")
+            service.stop()
+            await pilot.press("r")
+            await wait_for(pilot, lambda: bar.connection == "offline")
+            await pilot.pause()
+            line = "".join(segment.text for segment in bar.render_line(0))
+    assert "○ offline" in line
+    assert "◆ 2 marked" in line  # Not pushed off the line by the long connection detail...
+    assert " retrying in " in line and "…" in line  # ...which is cut to the room left.
+    assert len(line.rstrip()) <= 80

@@ -406,10 +406,6 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
     def _filter_kept(self, event: Input.Submitted) -> None:
         if not event.value:
             self.query_one("#filter").display = False
-        self.query_one("#rules-log").display = bool(self.rules)
-        if self.rules:
-            self.query_one(StatusBar).rules = "on"
-            self.rules_log(f"{len(self.rules)} rule(s) active; p pauses them, R shows a dry run")
         self.table.focus()
 
     def action_back(self) -> None:

@@ -11,6 +11,7 @@ from lexi_tui.rules import parse_rules
 from lexi_tui.ui.history_screen import HistoryScreen
 from lexi_tui.ui.main_screen import MainScreen
 from lexi_tui.ui.rule_actions import DryRunScreen
+from lexi_tui.ui.status_bar import StatusBar
 
 RULES = parse_rules([
     # Would match campaign_start too if it were not protected: it names no type.
@@ -208,3 +209,22 @@ async def test_a_rule_that_names_campaign_start_does_approve_it(service) -> None
         assert "any campaign by description" not in log  # The first rule never got it.
     assert admin_task(service, campaign)["approve_count"] == 1
     assert [(e.task_id, e.source) for e in read()] == [(campaign, "rule:Q2 campaign")]
+
+
+async def test_keeping_a_filter_leaves_paused_rules_paused(service) -> None:
+    rules = parse_rules([{"name": "nothing here", "action": "approve", "type": "no_such_type"}])
+    app = make_app(service, rules=rules)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        bar = screen.query_one(StatusBar)
+        await pilot.press("p")
+        assert "rules paused" in "".join(segment.text for segment in bar.render_line(0))
+        for _ in range(2):
+            await pilot.press("slash", *"texas", "enter")
+            assert screen.table.has_focus and screen.table.task_count == 1
+        await pilot.pause()
+        assert "rules paused" in "".join(segment.text for segment in bar.render_line(0))
+        assert screen.rules_paused
+        log = screen.query_one("#rules-log", Log).lines
+        assert sum("rule(s) active" in line for line in log) == 1  # Said once, at start.
+        assert log[-1].endswith("rules paused: nothing is acted on automatically")

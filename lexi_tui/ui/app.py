@@ -276,7 +276,8 @@ class LexiApp(App[None]):
         sections: list[tuple[str, Iterable[Binding]]] = []
         if main is not None:
             # Only keys this provider has: a hidden action (check_action False) is not listed.
-            sections.append(("Tasks", [b for b in main.BINDINGS if isinstance(b, Binding)
+            # Described in the provider's words: `d` is "Reject" for Chamelio, as in the footer.
+            sections.append(("Tasks", [main.relabel(b) for b in main.BINDINGS if isinstance(b, Binding)
                                        and main.check_action(b.action.split("(")[0], ()) is not False]))
         sections.append(("List", [b for b in TaskTable.BINDINGS if isinstance(b, Binding)]))
         sections.append(("App", [b for b in self.BINDINGS if isinstance(b, Binding)]))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
+from textual.binding import Binding
 
 from lexi_tui.api.errors import ConflictError, LexiError, NotFoundError
 from lexi_tui.api.models import Task, TaskStatus
@@ -53,18 +54,21 @@ class ApprovalActions:
             return True if task is not None and task.status in OPEN_STATUSES and task.id not in self.inflight else None
         return True
 
+    def relabel(self: "MainScreen", binding: Binding) -> Binding:
+        """`binding` as this provider says it: the dismiss key is "Reject" for Chamelio."""
+        label = self.capabilities.dismiss_label
+        if binding.id != "task.dismiss" or label == "Dismiss":
+            return binding
+        return dataclasses.replace(binding, description=label,
+                                   tooltip=f"{label} the task, with a comment (a preset or your own)")
+
     def relabel_bindings(self: "MainScreen") -> None:
         """The footer says the provider's word for dismissing ("Reject" for Chamelio)."""
-        label = self.capabilities.dismiss_label
-        if label == "Dismiss":
+        if self.capabilities.dismiss_label == "Dismiss":
             return
         table = self._bindings.key_to_bindings
         for key, bindings in table.items():
-            table[key] = [
-                dataclasses.replace(b, description=label, tooltip=f"{label} the task, with a comment (a preset or your own)")
-                if b.id == "task.dismiss" else b
-                for b in bindings
-            ]
+            table[key] = [self.relabel(b) for b in bindings]
 
     # -- approve with a form ---------------------------------------------------------------
 

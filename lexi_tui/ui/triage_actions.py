@@ -34,6 +34,16 @@ def summary(task: Task) -> str:
     return task.description or f"{task.type} {task.id}"
 
 
+def _past(word: str) -> str:
+    """`approve` → `approved`, `reject` → `rejected`, `dismiss` → `dismissed`."""
+    return word + ("d" if word.endswith("e") else "ed")
+
+
+def _progressive(word: str) -> str:
+    """`approve` → `approving`, `reject` → `rejecting`."""
+    return (word[:-1] if word.endswith("e") else word) + "ing"
+
+
 class TriageActions:
     """The approve/dismiss half of the main screen."""
 
@@ -45,6 +55,11 @@ class TriageActions:
     key again" retries the task that failed and never hijacks a key meant for another."""
     last_reasons: dict[str, str | None]
     """Task id -> the reason of a dismissal that failed after its undo window: offered again."""
+
+    def word_for(self: "MainScreen", verb: str) -> str:
+        """The verb as the user reads it: the provider's word for dismissing ("reject" for
+        Chamelio). The audit log keeps the action's own value (`approve`/`dismiss`)."""
+        return self.capabilities.dismiss_label.lower() if verb == "dismiss" else verb
 
     # -- entry points --------------------------------------------------------------------
 
@@ -162,7 +177,7 @@ class TriageActions:
         self.journal.hold(action)
         self._show_held()
         self._hold_timers[action.action_id] = self.set_timer(self.undo_window, lambda: self._release(action.action_id))
-        label = "approving" if verb == "approve" else "dismissing"
+        label = _progressive(self.word_for(verb))
         self.table.mark_busy(task.id, f"{label} in {self.undo_window:g}s")
         self.notify(
             Text(f"{summary(task)}").plain,
@@ -189,7 +204,7 @@ class TriageActions:
         self.table.mark_busy(action.task_id, None)
         self.table.select(action.task_id)
         self._show_held()
-        self.notify(Text(action.description).plain, title=f"Undone: not {action.verb}d", timeout=3, markup=False)
+        self.notify(Text(action.description).plain, title=f"Undone: not {_past(self.word_for(action.verb))}", timeout=3, markup=False)
         self.refresh_bindings()
 
     def _release(self: "MainScreen", action_id: str) -> None:
@@ -294,7 +309,7 @@ class TriageActions:
         a retryable failure propagates so the dialog shows it and keeps the text."""
         provider = self.app.provider  # type: ignore[attr-defined]
         self.inflight[task.id] = "dismiss"
-        self.table.mark_busy(task.id, "dismissing…")
+        self.table.mark_busy(task.id, f"{_progressive(self.word_for('dismiss'))}…")
         try:
             await provider.dismiss(task.id, reason)
         except ALREADY_HANDLED as error:
@@ -365,6 +380,7 @@ class TriageActions:
 
     async def _action_failed(self: "MainScreen", task: Task, verb: str, reason: str | None, error: LexiError) -> None:
         self.table.mark_busy(task.id, None)
+        word = self.word_for(verb)  # What the user reads; `verb` is what the audit log records.
         if isinstance(error, ALREADY_HANDLED):
             # Handled elsewhere (another client, a teammate, a rule): explain and refresh.
             why = "no longer exists" if isinstance(error, NotFoundError) else error.message
@@ -372,7 +388,7 @@ class TriageActions:
             self._record(task, verb, reason, "already_handled", error)
             self.notify(
                 Text(f"{summary(task)}: {why}. The list was refreshed.").plain,
-                title=f"Could not {verb}: already handled",
+                title=f"Could not {word}: already handled",
                 severity="warning",
                 markup=False,
             )
@@ -384,15 +400,15 @@ class TriageActions:
             return
         if isinstance(error, TransportError) and error.sent and await self._applied_anyway(task):
             self._action_succeeded(task, verb, reason)
-            self.notify("The connection dropped, but the server shows the task was applied.", title=f"{verb.title()}d")
+            self.notify("The connection dropped, but the server shows the task was applied.", title=_past(word).title())
             return
         self._record(task, verb, reason, "failed", error)
         if verb == "dismiss":
             self.last_reasons[task.id] = reason  # Offered again by the next `d` on this task.
         short = "rate limited" if isinstance(error, RateLimitedError) else "failed"
-        self.table.mark_error(task.id, f"{verb} {short}")
+        self.table.mark_error(task.id, f"{word} {short}")
         retry = "press the key again to retry" if self._return_to(task) else "select it and press the key again to retry"
-        self.app.handle_api_error(error, title=f"Could not {verb}; {retry}")  # type: ignore[attr-defined]
+        self.app.handle_api_error(error, title=f"Could not {word}; {retry}")  # type: ignore[attr-defined]
 
     async def _applied_anyway(self: "MainScreen", task: Task) -> bool:
         """After an ambiguous failure, re-read before deciding: never send twice."""

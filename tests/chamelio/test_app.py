@@ -13,7 +13,7 @@ import httpx
 import pytest
 from textual.widgets import Input, OptionList, Static
 
-from lexi_tui import watchlist
+from lexi_tui import history, watchlist
 from lexi_tui.config import Profile
 from lexi_tui.server import RunningServer, start_server
 from lexi_tui.ui.add_task_dialog import AddTaskDialog
@@ -21,6 +21,7 @@ from lexi_tui.ui.app import AppSettings, LexiApp
 from lexi_tui.ui.approve_dialog import ApproveDialog
 from lexi_tui.ui.confirm_dialog import ConfirmDialog
 from lexi_tui.ui.dismiss_dialog import DismissDialog
+from lexi_tui.ui.help_screen import HelpScreen
 from lexi_tui.ui.main_screen import MainScreen
 from lexi_tui.ui.profile_picker import ProfilePicker
 
@@ -327,8 +328,49 @@ async def test_rejecting_a_task_that_moved_on_says_so_and_refreshes(server: Runn
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         await wait_for(pilot, lambda: "Task is not awaiting approval" in notices(app))
         await wait_for(pilot, lambda: all(t.id != str(task_id) for t in screen.lists["pending"]))
+        # Said in Chamelio's words: the user rejected, nothing was "dismissed".
+        assert "Could not reject: already handled" in [n.title for n in app._notifications]
+        assert "dismiss" not in notices(app).lower()
         done = record(server, task_id)
         assert done["outcome"] == "cancelled" and done["approve_calls"] == 1 and done["comment"] is None
+    assert [(e.action, e.outcome) for e in history.read()] == [("dismiss", "already_handled")]  # Log values stay.
+
+
+def on_screen(widget: Any) -> str:
+    """The lines a widget shows, as text."""
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
+
+
+async def test_a_held_reject_that_fails_says_reject_in_the_row_and_the_toast(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server, undo_window=0.5)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DismissDialog))
+        await pilot.press("1", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert "Rejecting in 0.5 s. Press u to undo" in [n.title for n in app._notifications]
+        assert "rejecting in 0.5s" in on_screen(screen.table)
+        server.stop()  # The undo window closes with the service gone: the reject fails.
+        await wait_for(pilot, lambda: "reject failed" in on_screen(screen.table))
+        assert any(n.title.startswith("Could not reject; ") for n in app._notifications)
+        assert "dismiss" not in on_screen(screen.table).lower() and "dismiss" not in notices(app).lower()
+
+
+async def test_help_describes_the_dismiss_key_as_reject(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        shown = "\n".join(on_screen(static) for static in app.screen.query(Static))
+        row = next(line for line in shown.splitlines() if "task.dismiss" in line)
+        assert "Reject the task" in row and "Dismiss" not in row
 
 
 async def test_forget_stops_watching_and_sends_nothing(server: RunningServer) -> None:

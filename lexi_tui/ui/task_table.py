@@ -166,7 +166,7 @@ class TaskTable(ScrollView, can_focus=True):
         for task in tasks:
             incoming.setdefault(task.id, task)
         new_all = list(incoming)
-        if new_all == self._all and all(incoming[i] == self._tasks.get(i) for i in new_all):
+        if new_all == self._all and self._unchanged(incoming):
             return False
         previous_id = self.current.id if self.current else None
         previous_index = self.cursor
@@ -188,6 +188,20 @@ class TaskTable(ScrollView, can_focus=True):
         self._all = new_all
         self._loaded_once = True
         self._apply_filter(previous_id, previous_index)
+        return True
+
+    def _unchanged(self, incoming: dict[str, Task]) -> bool:
+        """Whether every task equals the one shown, for a list with the same ids in order.
+
+        A live refresh usually changes nothing, and this check is then all it costs on the
+        event loop: the tasks' raw JSON objects are compared first (a C-level dict compare,
+        about twice as fast as the dataclass's), and the fields only when those differ.
+        """
+        shown = self._tasks
+        for task_id, task in incoming.items():
+            old = shown[task_id]
+            if task is not old and task.raw != old.raw and task != old:
+                return False
         return True
 
     def set_filter(self, text: str) -> None:

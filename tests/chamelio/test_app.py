@@ -443,3 +443,35 @@ async def test_control_sequences_in_a_task_title_never_reach_the_screen(server: 
         dialog = await open_approve(pilot)
         subject = str(dialog.query_one(".dialog-subject", Static).render())
         assert "\x1b" not in subject and "[bold red]Acme[/]" in subject
+
+
+def bottom_line(app: LexiApp) -> str:
+    """The last row of the screen as the user sees it (the text cells of a screenshot)."""
+    import html
+    import re
+
+    cells = re.findall(r'<text[^>]*? x="([\d.]+)"[^>]*?clip-path="url\(#[^)]*-line-(\d+)\)"[^>]*>(.*?)</text>',
+                       app.export_screenshot(), re.S)
+    last = app.size.height - 1
+    row = sorted((float(x), html.unescape(text)) for x, line, text in cells if int(line) == last)
+    return "".join(text for _, text in row).replace("\xa0", " ")
+
+
+@pytest.mark.parametrize("provider", ["lexi", "chamelio"])
+async def test_the_footer_shows_the_main_keys_and_help_at_120_columns(server: RunningServer, provider: str) -> None:
+    if provider == "chamelio":
+        watchlist.add(PROFILE, new_task(server))
+        app = make_app(server)
+    else:
+        app = make_app(server, profile="work", provider="lexi", base_url=server.base_url, api_key=LEXI_KEY)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.pause()
+        footer = bottom_line(app)
+        dismiss = "d Reject" if provider == "chamelio" else "d Dismiss"
+        for key in ("a Approve", dismiss, "u Undo", "? Help", "q Quit", "^p palette"):
+            assert key in footer, f"{key!r} is not on the footer: {footer!r}"
+        assert ("+ Add" in footer) == (provider == "chamelio") and ("c Chat" in footer) == (provider == "lexi")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert "a Approve" in bottom_line(app)  # At 80 columns the first keys come first.

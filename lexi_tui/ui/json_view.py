@@ -51,6 +51,31 @@ def format_json(value: Any) -> list[str]:
     return lines
 
 
+SMALL_BUDGET = 2_000
+"""Nodes plus characters of strings and keys up to which a value is formatted inline."""
+
+
+def is_small(value: Any, budget: int = SMALL_BUDGET) -> bool:
+    """Whether `value` is cheap to format on the event loop; stops counting at `budget`,
+    so deciding about a 1 MB object costs no more than deciding about a small one."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        budget -= 1
+        if isinstance(item, (dict, list, tuple)) and len(item) > budget:
+            return False
+        if isinstance(item, dict):
+            budget -= sum(len(key) if isinstance(key, str) else 8 for key in item)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, str):
+            budget -= len(item)
+        if budget < 0:
+            return False
+    return True
+
+
 class JsonView(ScrollView, can_focus=True):
     """Shows one JSON value; `show()` replaces it."""
 
@@ -91,8 +116,14 @@ class JsonView(ScrollView, can_focus=True):
         return "\n".join(self._lines)
 
     def show(self, value: Any) -> None:
-        """Format `value` in a thread and show it when ready; stale results are dropped."""
+        """Show `value`: a small one at once, a large one formatted in a thread (stale
+        results are dropped). Formatting the usual few-line metadata inline saves a frame of
+        "formatting…" and a second layout pass on every cursor move."""
         self._generation += 1
+        if is_small(value):
+            lines = format_json(value)
+            self._set_lines(lines, width=max((cell_len(line) for line in lines), default=0))
+            return
         self._set_lines([], note="formatting…")
         self._format(value, self._generation)
 

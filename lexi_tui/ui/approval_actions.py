@@ -22,8 +22,6 @@ from textual.binding import Binding
 
 from lexi_tui.api.errors import ConflictError, LexiError, NotFoundError
 from lexi_tui.api.models import Task, TaskStatus
-from lexi_tui.ui.add_task_dialog import AddTaskDialog
-from lexi_tui.ui.approve_dialog import ApproveDialog, describe_payload
 from lexi_tui.ui.confirm_dialog import ConfirmDialog
 from lexi_tui.ui.triage_actions import ALREADY_HANDLED, TriageActions, summary
 
@@ -90,6 +88,8 @@ class ApprovalActions:
             await self._send_approval(task, comment, variables)
 
         load = (lambda: provider.approval_details(task.id)) if caps.variables else None
+        from lexi_tui.ui.approve_dialog import ApproveDialog  # Chamelio only: off the start path.
+
         self.app.push_screen(ApproveDialog(task, send, load))
 
     async def _send_approval(self: "MainScreen", task: Task, comment: str | None,
@@ -102,6 +102,8 @@ class ApprovalActions:
         self.table.mark_busy(task.id, "approving…")
         note = comment or ""
         if variables:
+            from lexi_tui.ui.approve_dialog import describe_payload
+
             note = (note + " | " if note else "") + describe_payload(variables)
         try:
             await provider.approve(task.id, comment=comment, variables=variables)
@@ -223,6 +225,8 @@ class ApprovalActions:
                 self.load_extras(self.table.current)
             self.notify(Text(summary(task)).plain, title=f"Watching task {task.id} ({view.replace('_', ' ')})",
                         timeout=4, markup=False)
+
+        from lexi_tui.ui.add_task_dialog import AddTaskDialog  # Imports the Chamelio models.
 
         self.app.push_screen(AddTaskDialog(provider.add_task), added)
 

@@ -18,7 +18,6 @@ from lexi_tui.api import errors
 from lexi_tui.api.errors import LexiError, NotFoundError, RateLimitedError, TransportError, ValidationError
 from lexi_tui.api.models import Task, TaskStatus
 from lexi_tui.held import HeldAction, HeldJournal, due_in
-from lexi_tui.ui.bulk_dialog import BulkDialog
 from lexi_tui.ui.confirm_dialog import ConfirmDialog
 from lexi_tui.ui.dismiss_dialog import DismissDialog
 
@@ -121,6 +120,8 @@ class TriageActions:
             self.refresh_bindings()
 
         profile = self.app.settings.profile  # type: ignore[attr-defined]
+        from lexi_tui.ui.bulk_dialog import BulkDialog  # ~12 ms of imports, off the start path.
+
         self.app.push_screen(BulkDialog(tasks, action, reason=reason, label=label, profile=profile), finished)
 
     def approve(self: "MainScreen", task: Task) -> None:

@@ -48,3 +48,17 @@ async def test_a_session_leaves_the_key_in_no_file(tmp_path) -> None:
     assert any(p.name == "shot.svg" for p in written)
     for path in written:
         assert KEY.encode() not in path.read_bytes(), f"the key was written to {path}"
+
+
+def test_no_committed_picture_shows_a_key_unmasked() -> None:
+    """Snapshots and README screenshots are made from a running app with real keys: a key
+    on screen would be committed for everyone to read. Masked keys (`wbk_…beef`) are fine."""
+    import re
+
+    repo = Path(__file__).resolve().parent.parent
+    pictures = [*repo.glob("screenshots/*.svg"), *repo.glob("tests/snapshots/__snapshots__/**/*.svg")]
+    assert len(pictures) > 10
+    unmasked = re.compile(r"(?:wbk|ca)_[A-Za-z0-9_]{8,}")
+    for picture in pictures:
+        text = picture.read_text(encoding="utf-8").replace("&#160;", " ")
+        assert not unmasked.search(text), f"{picture.name} shows {unmasked.search(text).group()}"

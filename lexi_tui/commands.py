@@ -35,7 +35,8 @@ def help_epilog() -> str:
         "  2  usage error: bad arguments, config or rules\n"
         "  3  authentication: no API key, or the key was refused (401/403);\n"
         "     run `lexi-tui login` or set LEXI_API_KEY\n"
-        "  4  nothing could be done: all tasks failed, or the server could not be reached"
+        "  4  nothing could be done: no task was applied, or the server could not be reached\n"
+        "  130  interrupted (Ctrl-C)"
     )
 
 
@@ -218,7 +219,8 @@ async def _watch(args: argparse.Namespace, profile: Any) -> int:
         _err(f"lexi-tui watch: {exc}")
         return EXIT_USAGE
     if not rules:
-        _err(f"lexi-tui watch: {rules_file} has no [[rules]] tables, so there is nothing to do.")
+        why = "does not exist" if not rules_file.exists() else "has no [[rules]] tables"
+        _err(f"lexi-tui watch: {rules_file} {why}, so there is nothing to do.")
         return EXIT_USAGE
     interval = args.interval
     if interval is None:

@@ -288,6 +288,8 @@ def test_usage_errors_send_nothing(server: RunningServer, home: Path) -> None:
     no_rules.write_text('theme = "nord"\n', encoding="utf-8")
     nothing = run_cli(home, "watch", "--rules", str(no_rules), "--once", *base)
     assert nothing.returncode == 2 and "has no [[rules]] tables" in nothing.stderr
+    missing = run_cli(home, "watch", "--rules", str(home / "typo.toml"), "--once", *base)
+    assert missing.returncode == 2 and "typo.toml does not exist" in missing.stderr
     bad_config = home / "bad-config.toml"
     bad_config.write_text("refresh_interval = [\n", encoding="utf-8")
     assert run_cli(home, "tasks", "--config", str(bad_config), *base).returncode == 2

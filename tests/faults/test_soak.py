@@ -130,6 +130,9 @@ async def test_soak_at_the_starter_limit_with_live_refresh(monkeypatch: pytest.M
             assert bar.connection == "online", (bar.connection, bar.detail)
             assert_alive(app)
         data = stats(service)
+        print(f"soak: {SOAK_SECONDS:.0f} s at {LIMIT} calls per {WINDOW:.0f} s; {len(approved)} approved, "
+              f"{len(dismissed)} dismissed, {len(queued)} queued by Lexi; service saw {data['by_endpoint'][LIST]} "
+              f"list calls, {data['rate_limited']} answered 429")
         assert not problems, problems
         assert data["rate_limited"] == 0, (data, [n for n in seen if n[2] != "information"])
         assert len(approved) >= 10 and len(dismissed) >= 10, (approved, dismissed)

@@ -180,13 +180,22 @@ class TriageActions:
         self._hold_timers[action.action_id] = self.set_timer(self.undo_window, lambda: self._release(action.action_id))
         label = _progressive(self.word_for(verb))
         self.table.mark_busy(task.id, f"{label} in {self.undo_window:g}s")
-        self.notify(
-            Text(f"{summary(task)}").plain,
-            title=f"{label.title()} in {self.undo_window:g} s. Press u to undo",
-            timeout=self.undo_window,
-            markup=False,
-        )
+        if self._quiet_otherwise(task):
+            self.notify(
+                Text(f"{summary(task)}").plain,
+                title=f"{label.title()} in {self.undo_window:g} s. Press u to undo",
+                timeout=self.undo_window,
+                markup=False,
+            )
         self.refresh_bindings()
+
+    def _quiet_otherwise(self: "MainScreen", task: Task) -> bool:
+        """Nothing but `task` is held or in flight. In a burst of key presses the rows and the
+        status bar's "N to send" already say what is happening; a toast per key would pile up
+        (hundreds while clearing a queue, each one re-laid out: the longest stalls measured)."""
+        return all(task_id == task.id for task_id in self.inflight) and all(
+            action.task_id == task.id for action in self.journal.actions
+        )
 
     def action_undo(self: "MainScreen") -> None:
         """Take back the most recent held action; the task is selected again."""
@@ -295,7 +304,8 @@ class TriageActions:
             self._action_succeeded(task, "approve", None)
             if self.capabilities.executing_view:
                 self.executing[task.id] = task
-            self.notify(Text(summary(task)).plain, title="Approved: executing now", timeout=4, markup=False)
+            if self._quiet_otherwise(task):
+                self.notify(Text(summary(task)).plain, title="Approved: executing now", timeout=4, markup=False)
             self._ensure_following()
         finally:
             self.inflight.pop(task.id, None)
@@ -335,7 +345,8 @@ class TriageActions:
         self.last_reasons.pop(task.id, None)
         self._action_succeeded(task, "dismiss", reason)
         label = self.capabilities.dismiss_label
-        self.notify(note + summary(task), title=f"{label}ed ({reason or 'no reason'})", timeout=4, markup=False)
+        if note or self._quiet_otherwise(task):
+            self.notify(note + summary(task), title=f"{label}ed ({reason or 'no reason'})", timeout=4, markup=False)
 
     def _ensure_following(self: "MainScreen") -> None:
         """Make sure a refresh comes soon enough to see an executing task finish."""

@@ -86,3 +86,30 @@ class WatchingProvider(Provider, Protocol):
     async def approval_details(self, task_id: str) -> Any:
         """The approval step: `variables_to_approve` and `files` (Chamelio's ApprovalDetails)."""
         ...
+
+
+class ClientBacked:
+    """What a provider passes straight through to its API client (`self.client`): the
+    rate-limit state, the masked key, response listeners, closing. Both clients offer the same
+    surface, so each provider adds only what differs."""
+
+    client: Any
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return self.client.rate_limit
+
+    @property
+    def masked_key(self) -> str:
+        return self.client.masked_key
+
+    @property
+    def secret(self) -> str:
+        """The key itself, only so crash reports can scrub it."""
+        return self.client._api_key
+
+    def add_listener(self, listener: ResponseListener) -> None:
+        self.client.add_listener(listener)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

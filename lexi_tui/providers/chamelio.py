@@ -22,11 +22,9 @@ from typing import Any
 
 from lexi_tui.api.chamelio import CHAMELIO_BASE_URL, ChamelioClient
 from lexi_tui.api.chamelio_models import ApprovalDetails, ChamelioTask, parse_task_ref
-from lexi_tui.api.client import ResponseListener
 from lexi_tui.api.errors import InvalidKeyError, NotFoundError
 from lexi_tui.api.models import ChatReply, Task
-from lexi_tui.api.ratelimit import RateLimit
-from lexi_tui.providers.base import Capabilities
+from lexi_tui.providers.base import Capabilities, ClientBacked
 
 REJECT_PRESETS: tuple[tuple[str, str], ...] = (
     ("Terms need changes", "send it back: the terms must be renegotiated"),
@@ -110,7 +108,7 @@ def missing_task(task_id: int, message: str) -> Task:
     })
 
 
-class ChamelioProvider:
+class ChamelioProvider(ClientBacked):
     """Chamelio's approval steps, over `ChamelioClient` and the profile's watch list."""
 
     name = "chamelio"
@@ -128,21 +126,6 @@ class ChamelioProvider:
 
     def __repr__(self) -> str:
         return f"ChamelioProvider(profile={self.profile!r}, {self.client!r})"
-
-    @property
-    def rate_limit(self) -> RateLimit | None:
-        return self.client.rate_limit
-
-    @property
-    def masked_key(self) -> str:
-        return self.client.masked_key
-
-    @property
-    def secret(self) -> str:
-        return self.client._api_key
-
-    def add_listener(self, listener: ResponseListener) -> None:
-        self.client.add_listener(listener)
 
     # -- the watch list -----------------------------------------------------------------
 
@@ -247,8 +230,6 @@ class ChamelioProvider:
     async def chat(self, message: str, conversation_id: str | None = None) -> ChatReply:
         raise NotImplementedError("Chamelio has no chat; capabilities.chat is False")
 
-    async def aclose(self) -> None:
-        await self.client.aclose()
 
 
 async def check_key(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lexi_tui.api.client import DEFAULT_BASE_URL, LexiClient, ResponseListener
+from lexi_tui.api.client import DEFAULT_BASE_URL, LexiClient
 from lexi_tui.api.models import DISMISS_REASONS, ChatReply, Task
-from lexi_tui.api.ratelimit import RateLimit
-from lexi_tui.providers.base import Capabilities
+from lexi_tui.providers.base import Capabilities, ClientBacked
 
 LEXI_CAPABILITIES = Capabilities(
     views=("pending", "approved", "completed", "dismissed", "failed"),
@@ -18,7 +17,7 @@ LEXI_CAPABILITIES = Capabilities(
 )
 
 
-class LexiProvider:
+class LexiProvider(ClientBacked):
     """LeadLex's Lexi: list by status, approve, dismiss with a reason, chat."""
 
     name = "lexi"
@@ -29,21 +28,6 @@ class LexiProvider:
 
     def __repr__(self) -> str:
         return f"LexiProvider({self.client!r})"
-
-    @property
-    def rate_limit(self) -> RateLimit | None:
-        return self.client.rate_limit
-
-    @property
-    def masked_key(self) -> str:
-        return self.client.masked_key
-
-    @property
-    def secret(self) -> str:
-        return self.client._api_key
-
-    def add_listener(self, listener: ResponseListener) -> None:
-        self.client.add_listener(listener)
 
     async def list_tasks(self, status: str) -> list[Task]:
         return await self.client.list_tasks(status)
@@ -62,5 +46,3 @@ class LexiProvider:
     async def cancel(self, task_id: str) -> None:
         raise NotImplementedError("Lexi tasks cannot be cancelled; dismiss them instead")
 
-    async def aclose(self) -> None:
-        await self.client.aclose()

@@ -51,25 +51,6 @@ def result_summary(task: Task) -> str:
     return str(value) if value is not None else ""
 
 
-def freeze_start_up_objects() -> None:
-    """Move everything alive after the first load (modules, widgets, styles, the first list)
-    into the collector's permanent generation, once per process.
-
-    Full collections otherwise re-scan all of it, again and again, while the user works:
-    measured at 110-130 ms each during a fast triage run, the longest pauses of the event loop.
-    After the freeze they scan only what came later (~55-75 ms, and rarer).
-    """
-    import gc
-
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.freeze()  # No collect first: that would be a full pause of its own at start-up.
-
-
-_frozen = False
-
-
 class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
     """Clear the approval queue from the keyboard."""
 
@@ -263,8 +244,6 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
         self.refreshing = False
         self._failures = 0
         self.retry_at = None
-        if self.fetched_at is None:
-            freeze_start_up_objects()
         self.fetched_at = time.time()
         self._set_connection("online")
         self._update_clock()

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import textual
 
-from benchmarks.child_env import compile_the_app, isolate_this_process
+from benchmarks.child_env import isolate_this_process
 from benchmarks.phases import PHASES, Outcome, progress
 from benchmarks.plan import Plan
 from benchmarks.report import Metric, render_table, write_json
@@ -42,7 +42,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="where to write the results (default: benchmarks/results/latest.json)")
     args = parser.parse_args(argv)
     isolate_this_process()
-    compile_the_app()
     plan = Plan.quick_smoke() if args.quick else Plan.full()
     load_before = os.getloadavg()[0]
     started = time.perf_counter()

@@ -36,14 +36,6 @@ def isolated_folders() -> dict[str, str]:
     }
 
 
-def compile_the_app() -> None:
-    """Write the .pyc files a normal install has, so child processes do not time compiling."""
-    import compileall
-
-    compileall.compile_dir(str(REPO / "lexi_tui"), quiet=1)
-    compileall.compile_file(str(BASELINE_APP), quiet=1)
-
-
 def isolate_this_process() -> None:
     """The in-process phases run the app in the harness itself: its audit log, undo journal
     and watch lists must land in the temporary home too, never in the user's."""
@@ -59,7 +51,8 @@ def child_env(*, headless: bool, key: str = DEMO_KEY) -> dict[str, str]:
     a real process runs Textual headless; COLUMNS/LINES give it the pty runs' size.
     """
     # PYTHONDONTWRITEBYTECODE (set in some sandboxes and CI images) would make every start
-    # compile the app's ~40 modules from source (~190 ms here): an installed app has .pyc.
+    # compile the app's ~40 modules from source (~190 ms here): an installed app has .pyc,
+    # which the unmeasured warm-up spawn writes.
     dropped = ("COLORTERM", "NO_COLOR", "PYTHONDONTWRITEBYTECODE")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL_") and k not in dropped}
     env.update(isolated_folders())

@@ -344,9 +344,9 @@ class TriageActions:
     def _dismissed(self: "MainScreen", task: Task, reason: str | None, note: str = "") -> None:
         self.last_reasons.pop(task.id, None)
         self._action_succeeded(task, "dismiss", reason)
-        label = self.capabilities.dismiss_label
         if note or self._quiet_otherwise(task):
-            self.notify(note + summary(task), title=f"{label}ed ({reason or 'no reason'})", timeout=4, markup=False)
+            title = f"{_past(self.word_for('dismiss')).title()} ({reason or 'no reason'})"
+            self.notify(note + summary(task), title=title, timeout=4, markup=False)
 
     def _ensure_following(self: "MainScreen") -> None:
         """Make sure a refresh comes soon enough to see an executing task finish."""

@@ -26,7 +26,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 screenshots: $(VENV)/.installed
-	$(BIN)/python -m lexi_tui.ui.screenshots screenshots
+	$(BIN)/python -m tools.screenshots screenshots
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks

@@ -71,7 +71,7 @@ def child_env(*, headless: bool, key: str = DEMO_KEY) -> dict[str, str]:
 def app_command(base_url: str, *extra: str) -> list[str]:
     """`lexi-tui --base-url URL ...` through the installed console script (what a user runs)."""
     script = Path(sys.executable).with_name("lexi-tui")
-    head = [str(script)] if script.exists() else [sys.executable, "-m", "lexi_tui.cli"]
+    head = [str(script)] if script.exists() else [sys.executable, "-m", "lexi_tui"]
     return [*head, "--base-url", base_url, *extra]
 
 

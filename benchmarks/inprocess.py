@@ -18,7 +18,7 @@ from typing import Any
 
 from lexi_tui.api.models import Task, parse_task_list
 from lexi_tui.ui.app import AppSettings, LexiApp
-from lexi_tui.ui.main_screen import MainScreen
+from lexi_tui.ui.main.screen import MainScreen
 
 from benchmarks.baseline_app import BaselineApp, baseline_rows
 from benchmarks.task_data import list_body, pending_tasks, with_changed_descriptions

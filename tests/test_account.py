@@ -21,9 +21,10 @@ import keyring
 import pytest
 from memory_keyring import MemoryKeyring
 
-from lexi_tui.account import check_key, login_command, logout_command
+from lexi_tui.cli.account import login_command, logout_command
+from lexi_tui.providers.lexi import check_key
 from lexi_tui.api.errors import ConnectError, InvalidKeyError, PermissionDeniedError
-from lexi_tui.config import Profile
+from lexi_tui.core.config import Profile
 
 GOOD_KEY = "wbk_0a1b2c3d4e5f60718293a4b5c6d71a2b"
 GOOD_MASKED = "wbk_…1a2b"

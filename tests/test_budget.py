@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lexi_tui.api.ratelimit import RateLimit
-from lexi_tui.budget import RefreshBudget
+from lexi_tui.core.budget import RefreshBudget
 
 NOW = 1_800_000_000.0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lexi_tui.config import (
+from lexi_tui.core.config import (
     DEFAULT_BASE_URL,
     DEFAULT_CONFIG_TOML,
     Config,
@@ -185,7 +185,7 @@ def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
 def test_importing_config_and_keystore_stays_light() -> None:
     """Start-up path: neither module may import keyring, httpx or Textual."""
     code = (
-        "import sys, lexi_tui.config, lexi_tui.keystore\n"
+        "import sys, lexi_tui.core.config, lexi_tui.core.keystore\n"
         "heavy = [m for m in ('keyring', 'httpx', 'textual') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

@@ -11,8 +11,8 @@ import keyring.errors
 import pytest
 from memory_keyring import BrokenKeyring, HangingKeyring, MemoryKeyring
 
-from lexi_tui import keystore
-from lexi_tui.keystore import (
+from lexi_tui.core import keystore
+from lexi_tui.core.keystore import (
     ENV_VAR,
     SERVICE,
     KeyLookup,
@@ -22,7 +22,7 @@ from lexi_tui.keystore import (
     lookup_key,
     store_key,
 )
-from lexi_tui.text import mask_key
+from lexi_tui.api.text import mask_key
 
 KEY = "wbk_5e1f0c9d8b7a6f5e4d3c2b1a00991a2b"
 MASKED = "wbk_…1a2b"

@@ -1,4 +1,4 @@
-"""`make screenshots` (python -m lexi_tui.ui.screenshots OUTDIR) writes every README picture."""
+"""`make screenshots` (python -m tools.screenshots.screenshots OUTDIR) writes every README picture."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lexi_tui.ui import screenshots
+from tools.screenshots import screenshots
 
 EXPECTED_WORDS: dict[str, tuple[str, ...]] = {
     "main-wide.svg": ("Pending 6", "prospect_search", "Details", "default @ data.leadlex.com", "online"),

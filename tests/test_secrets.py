@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lexi_tui.cli import build_parser
+from lexi_tui.cli.main import build_parser
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import start_server
 from lexi_tui.ui.app import AppSettings, LexiApp
-from lexi_tui.ui.main_screen import MainScreen
+from lexi_tui.ui.main.screen import MainScreen
 
 KEY = "wbk_secret_5ecret5ecret5ecret9f9f"
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from lexi_tui.api import LexiClient, TLSError
-from lexi_tui.config import load_config
+from lexi_tui.core.config import load_config
 
 KEY = "wbk_tls_0000000000000000abcd"
 BODY = json.dumps({"data": {"tasks": []}}).encode()
@@ -84,7 +84,7 @@ async def test_an_unknown_certificate_is_refused_and_a_configured_ca_is_trusted(
 
 
 def test_a_missing_ca_bundle_is_a_config_error(tmp_path) -> None:
-    from lexi_tui.config import ConfigError
+    from lexi_tui.core.config import ConfigError
 
     config_file = tmp_path / "config.toml"
     config_file.write_text('[profiles.corp]\nca_bundle = "/no/such/ca.pem"\n')

@@ -1,7 +1,7 @@
 """The async Chamelio client: approval steps of legal workflows, one shared `httpx.AsyncClient`.
 
 Chamelio has no list endpoint: a task reaches the app by id, by its `task_url`, or through a
-webhook (see `lexi_tui.webhooks`), so the client reads tasks one at a time. Errors are
+webhook (see `lexi_tui.core.webhooks`), so the client reads tasks one at a time. Errors are
 `{"detail": "..."}` (or, for 422, a list of `{loc, msg, type}`) and are mapped onto the same
 hierarchy as Lexi's (`lexi_tui.api.errors`); 409 becomes `ConflictError`. The key travels
 only in the `X-API-Key` header and is never part of a repr, a message or a log line.
@@ -37,7 +37,7 @@ from lexi_tui.api.chamelio_models import (
     validate_variable,
     variables_payload,
 )
-from lexi_tui.api.client import (
+from lexi_tui.api.lexi import (
     USER_AGENT,
     ResponseInfo,
     ResponseListener,
@@ -47,7 +47,7 @@ from lexi_tui.api.client import (
     _transport_error,
 )
 from lexi_tui.api.ratelimit import RateLimit
-from lexi_tui.text import clean, clean_any, mask_key
+from lexi_tui.api.text import clean, clean_any, mask_key
 
 __all__ = [
     "CHAMELIO_BASE_URL", "ChamelioClient", "ApprovalDetails", "ApprovalResult", "CancelResult",

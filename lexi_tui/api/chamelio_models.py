@@ -3,7 +3,7 @@
 Like `lexi_tui.api.models`, every builder tolerates any JSON shape: a missing or wrongly
 typed field becomes an empty value, an unknown status or variable type is kept as a
 pseudo-member of its open enum, and `raw` keeps what the server sent. Every string from the
-server is cleaned of control characters here, once (`lexi_tui.text.clean`).
+server is cleaned of control characters here, once (`lexi_tui.api.text.clean`).
 
 Variable values are always strings on the wire (a number is "1250", a boolean "true"); a
 value the server sends as another JSON type is shown as its JSON text.
@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from lexi_tui.api.models import _OpenEnum, parse_timestamp
-from lexi_tui.text import clean, clean_any
+from lexi_tui.api.text import clean, clean_any
 
 __all__ = [
     "ApprovalDetails", "ApprovalResult", "CancelResult", "ChamelioStatus", "ChamelioTask", "FileRef",

@@ -3,7 +3,7 @@
 The API will grow: a task type or status the client does not know is kept as a
 pseudo-member of its enum rather than rejected, so a new kind of task still shows up in
 the list and can be approved. Every string from the server is cleaned of control
-characters here, once (see `lexi_tui.text`); `raw` keeps the task exactly as received,
+characters here, once (see `lexi_tui.api.text`); `raw` keeps the task exactly as received,
 for `--json` output and for the metadata view.
 """
 
@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
-from lexi_tui.text import clean, clean_any
+from lexi_tui.api.text import clean, clean_any
 
 
 class _OpenEnum(StrEnum):

@@ -1,7 +1,7 @@
 """Rate-limit state read from the `X-RateLimit-*` headers of every response.
 
 LeadLex's Starter plan allows 10 calls a minute, so the app budgets its background
-polling from these numbers (see `lexi_tui.budget`). `X-RateLimit-Reset` is read as a
+polling from these numbers (see `lexi_tui.core.budget`). `X-RateLimit-Reset` is read as a
 Unix timestamp when it looks like one, else as seconds from now; both forms are in use
 across APIs and the docs do not say which Lexi sends.
 """

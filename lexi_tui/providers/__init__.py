@@ -32,7 +32,7 @@ class ProviderInfo:
 
 
 async def _check_lexi(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:
-    from lexi_tui.account import check_key
+    from lexi_tui.providers.lexi import check_key
 
     await check_key(key, base_url, ca_bundle=ca_bundle)
 

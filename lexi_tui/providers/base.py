@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lexi_tui.api.client import ResponseListener
+from lexi_tui.api.lexi import ResponseListener
 from lexi_tui.api.models import ChatReply, Task
 from lexi_tui.api.ratelimit import RateLimit
 

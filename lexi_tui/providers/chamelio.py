@@ -1,7 +1,7 @@
 """Chamelio as a provider: the watched tasks of a profile, refreshed one GET each.
 
 Chamelio has no list endpoint, so the "queue" is the profile's watch list
-(`lexi_tui.watchlist`): tasks added by id or URL in the app, or announced by a webhook. A
+(`lexi_tui.core.watchlist`): tasks added by id or URL in the app, or announced by a webhook. A
 refresh reads every watched task once (one `GET /tasks/{id}` each, a few at a time) and
 keeps the result as a snapshot; the views are slices of that snapshot, so asking for
 several views in one refresh costs no further request. A snapshot younger than
@@ -131,7 +131,7 @@ class ChamelioProvider(ClientBacked):
 
     async def watched(self) -> list[int]:
         """The watched ids (file I/O in a thread: never on the event loop)."""
-        from lexi_tui import watchlist
+        from lexi_tui.core import watchlist
 
         return await asyncio.to_thread(watchlist.load, self.profile)
 
@@ -141,7 +141,7 @@ class ChamelioProvider(ClientBacked):
         ValueError for text that names no task; the API's errors (404: no such task) leave the
         watch list as it was, so nothing is watched that cannot be read.
         """
-        from lexi_tui import watchlist
+        from lexi_tui.core import watchlist
 
         task_id = parse_task_ref(reference)
         task = to_task(await self.client.get_task(task_id))
@@ -151,7 +151,7 @@ class ChamelioProvider(ClientBacked):
 
     async def forget(self, task_id: str) -> bool:
         """Stop watching a task; True if it was watched."""
-        from lexi_tui import watchlist
+        from lexi_tui.core import watchlist
 
         number = int(task_id)
         self._snapshot.pop(number, None)

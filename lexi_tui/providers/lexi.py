@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lexi_tui.api.client import DEFAULT_BASE_URL, LexiClient
+from lexi_tui.api.lexi import DEFAULT_BASE_URL, LexiClient
 from lexi_tui.api.models import DISMISS_REASONS, ChatReply, Task
 from lexi_tui.providers.base import Capabilities, ClientBacked
 
@@ -46,3 +46,13 @@ class LexiProvider(ClientBacked):
     async def cancel(self, task_id: str) -> None:
         raise NotImplementedError("Lexi tasks cannot be cancelled; dismiss them instead")
 
+
+async def check_key(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:
+    """Prove that `key` works on `base_url` by listing the pending tasks.
+
+    Raises the client's errors unchanged (InvalidKeyError for 401, PermissionDeniedError
+    for 403, TransportError subclasses when unreachable) and ValueError for a string that
+    cannot be a key. No retries: a person is waiting, and can simply run login again.
+    """
+    async with LexiClient(key, base_url, read_retries=0, ca_bundle=ca_bundle) as client:
+        await client.list_tasks("pending")

@@ -18,17 +18,17 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from lexi_tui.api.client import ResponseInfo
+from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
-from lexi_tui.budget import RefreshBudget
-from lexi_tui.held import HeldJournal
+from lexi_tui.core.budget import RefreshBudget
+from lexi_tui.core.journal import HeldJournal
 from lexi_tui.providers import Provider, create_provider
-from lexi_tui.ui.help_screen import HelpScreen
-from lexi_tui.ui.quit_dialog import QuitDialog
-from lexi_tui.ui.login_screen import LoginScreen
-from lexi_tui.ui.main_screen import MainScreen
-from lexi_tui.ui.status_bar import StatusBar
-from lexi_tui.ui.task_table import TaskTable
+from lexi_tui.ui.screens.help_screen import HelpScreen
+from lexi_tui.ui.dialogs.quit_dialog import QuitDialog
+from lexi_tui.ui.screens.login_screen import LoginScreen
+from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.widgets.status_bar import StatusBar
+from lexi_tui.ui.widgets.task_table import TaskTable
 
 
 def styles_path() -> Path:
@@ -58,7 +58,7 @@ class AppSettings:
     read_retries: int = 2
     ca_bundle: str | None = None
     rules: list[Any] = field(default_factory=list)
-    """Auto-approve/dismiss rules (`lexi_tui.rules.Rule`), run on each refresh."""
+    """Auto-approve/dismiss rules (`lexi_tui.core.rules.Rule`), run on each refresh."""
     exit_after_load: bool = False
     """Quit once the first list is painted: the benchmark harness times cold start with it."""
     profiles: tuple[Any, ...] = ()
@@ -149,7 +149,7 @@ class LexiApp(App[None]):
 
     @work(exclusive=True, group="key")
     async def _resolve_key(self) -> None:
-        from lexi_tui.keystore import lookup_key
+        from lexi_tui.core.keystore import lookup_key
 
         from lexi_tui.providers import info
 
@@ -234,7 +234,7 @@ class LexiApp(App[None]):
 
         from rich.text import Text
 
-        from lexi_tui.crash import scrub, write_crash_report
+        from lexi_tui.core.crash import scrub, write_crash_report
 
         error = getattr(self, "_crash", None)
         secrets = [os.environ.get("LEXI_API_KEY", ""), os.environ.get("CHAMELIO_API_KEY", ""),
@@ -308,7 +308,7 @@ class LexiApp(App[None]):
         self.push_screen(QuitDialog(count), answered)
 
     def action_switch_profile(self) -> None:
-        from lexi_tui.ui.profile_picker import open_profile_picker
+        from lexi_tui.ui.screens.profile_picker import open_profile_picker
 
         open_profile_picker(self)
 

@@ -13,17 +13,17 @@ import httpx
 import pytest
 from textual.widgets import Input, OptionList, Static
 
-from lexi_tui import history, watchlist
-from lexi_tui.config import Profile
+from lexi_tui.core import history, watchlist
+from lexi_tui.core.config import Profile
 from lexi_tui.server import RunningServer, start_server
-from lexi_tui.ui.add_task_dialog import AddTaskDialog
+from lexi_tui.ui.dialogs.add_task_dialog import AddTaskDialog
 from lexi_tui.ui.app import AppSettings, LexiApp
-from lexi_tui.ui.approve_dialog import ApproveDialog
-from lexi_tui.ui.confirm_dialog import ConfirmDialog
-from lexi_tui.ui.dismiss_dialog import DismissDialog
-from lexi_tui.ui.help_screen import HelpScreen
-from lexi_tui.ui.main_screen import MainScreen
-from lexi_tui.ui.profile_picker import ProfilePicker
+from lexi_tui.ui.dialogs.approve_dialog import ApproveDialog
+from lexi_tui.ui.dialogs.confirm_dialog import ConfirmDialog
+from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
+from lexi_tui.ui.screens.help_screen import HelpScreen
+from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.screens.profile_picker import ProfilePicker
 
 from .chamelio_support import KEY, admin_get, admin_post, base_url, new_task, service_options
 
@@ -281,7 +281,7 @@ async def test_switch_between_a_lexi_and_a_chamelio_profile(server: RunningServe
 
 
 async def test_a_chamelio_profile_signs_in_with_a_chamelio_key(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lexi_tui.ui.login_screen import LoginScreen
+    from lexi_tui.ui.screens.login_screen import LoginScreen
 
     from .chamelio_support import INACTIVE
 
@@ -411,7 +411,7 @@ async def test_profiles_do_not_switch_under_an_open_dialog(server: RunningServer
 
 async def test_bulk_approve_of_marked_chamelio_tasks_keeps_their_values(server: RunningServer) -> None:
     """Marked tasks approve in one go, without the form: each keeps the values it already has."""
-    from lexi_tui.ui.bulk_dialog import BulkDialog
+    from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
 
     ids = [new_task(server), new_task(server)]
     for task_id in ids:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from lexi_tui import watchlist
-from lexi_tui.api.client import ResponseInfo
+from lexi_tui.core import watchlist
+from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.errors import InvalidKeyError
-from lexi_tui.config import ConfigError, data_dir, load_config
+from lexi_tui.core.config import ConfigError, data_dir, load_config
 from lexi_tui.providers import create_provider, info
 from lexi_tui.providers.chamelio import ChamelioProvider, check_key
 from lexi_tui.server import RunningServer
@@ -102,7 +102,7 @@ def test_profiles_name_their_provider_and_get_its_production_url(tmp_path: Path)
 
 
 def test_the_demo_keeps_its_watch_list_out_of_the_real_data_folder(make_service) -> None:
-    from lexi_tui.demo import CHAMELIO_PROFILE, prepare, temporary_data_dir
+    from lexi_tui.cli.demo import CHAMELIO_PROFILE, prepare, temporary_data_dir
     from lexi_tui.ui.app import AppSettings
 
     server = make_service(chamelio_seed_workflows=2)
@@ -122,7 +122,7 @@ def test_the_demo_keeps_its_watch_list_out_of_the_real_data_folder(make_service)
 def test_webhook_listen_adds_announced_approval_tasks_to_the_watch_list(make_service) -> None:
     env = dict(os.environ, HOOK_SECRET=SECRET)
     listener = subprocess.Popen(
-        [sys.executable, "-m", "lexi_tui.cli", "webhook-listen", "--port", "0", "--secret-env", "HOOK_SECRET",
+        [sys.executable, "-m", "lexi_tui", "webhook-listen", "--port", "0", "--secret-env", "HOOK_SECRET",
          "--profile", PROFILE],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
@@ -143,7 +143,7 @@ def test_webhook_listen_adds_announced_approval_tasks_to_the_watch_list(make_ser
 
 
 def test_webhook_listen_refuses_to_start_without_its_secret(capsys: pytest.CaptureFixture[str]) -> None:
-    from lexi_tui.cli import main
+    from lexi_tui.cli.main import main
 
     os.environ.pop("NO_SUCH_SECRET", None)
     assert main(["webhook-listen", "--secret-env", "NO_SUCH_SECRET"]) == 2
@@ -155,8 +155,8 @@ def test_login_command_checks_a_chamelio_key_with_chamelio(service: RunningServe
 
     import keyring
 
-    from lexi_tui.account import login_command
-    from lexi_tui.config import Profile
+    from lexi_tui.cli.account import login_command
+    from lexi_tui.core.config import Profile
     from memory_keyring import MemoryKeyring
 
     store = MemoryKeyring()
@@ -171,8 +171,8 @@ def test_login_command_checks_a_chamelio_key_with_chamelio(service: RunningServe
 
 
 def test_a_crash_report_written_during_the_demo_is_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lexi_tui.crash import write_crash_report
-    from lexi_tui.demo import keep_crash_reports, temporary_data_dir
+    from lexi_tui.core.crash import write_crash_report
+    from lexi_tui.cli.demo import keep_crash_reports, temporary_data_dir
 
     kept = data_dir() / "crashes"
     with temporary_data_dir() as folder:

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 from cli_support import KEY, OTHER_KEY, admin_stats, admin_task, start, unused_port
 
-from lexi_tui.api.client import LexiClient
+from lexi_tui.api.lexi import LexiClient
 from lexi_tui.api.models import Task
-from lexi_tui.bulk import run_bulk
-from lexi_tui.history import read
+from lexi_tui.core.bulk import run_bulk
+from lexi_tui.core.history import read
 
 
 def make_tasks(n: int, prefix: str = "b") -> list[dict[str, Any]]:

@@ -233,7 +233,7 @@ def test_exit_codes(server: RunningServer, home: Path) -> None:
 
 
 def test_help_documents_the_exit_codes(home: Path) -> None:
-    from lexi_tui.commands import help_epilog
+    from lexi_tui.cli.commands import help_epilog
 
     result = run_cli(home, "approve", "--help")
     assert result.returncode == 0

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lexi_tui import history
-from lexi_tui.history import HistoryEntry, append, filter_entries, read
+from lexi_tui.core import history
+from lexi_tui.core.history import HistoryEntry, append, filter_entries, read
 
 
 def entry(n: int = 1, **changes: object) -> HistoryEntry:
@@ -36,7 +36,7 @@ def test_append_then_read_newest_first(tmp_path: Path) -> None:
 
 
 def test_default_location_is_the_data_folder() -> None:
-    from lexi_tui.config import data_dir
+    from lexi_tui.core.config import data_dir
 
     append(entry(7))
     assert history.history_path() == data_dir() / "history.jsonl"

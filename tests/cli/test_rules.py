@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lexi_tui.api.models import Task
-from lexi_tui.rules import Rule, RulesError, evaluate, load_rules, parse_rules
+from lexi_tui.core.rules import Rule, RulesError, evaluate, load_rules, parse_rules
 
 EXAMPLE = """
 refresh_interval = 15
@@ -62,7 +62,7 @@ def test_no_file_or_no_rules_means_no_rules(tmp_path: Path) -> None:
 
 
 def test_default_path_is_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lexi_tui.config import config_path
+    from lexi_tui.core.config import config_path
 
     config_path().parent.mkdir(parents=True, exist_ok=True)
     config_path().write_text(EXAMPLE, encoding="utf-8")

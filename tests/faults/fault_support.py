@@ -31,7 +31,7 @@ from ui_support import (  # noqa: E402  (after the sys.path line on purpose)
 )
 
 from lexi_tui.server.runner import RunningServer  # noqa: E402
-from lexi_tui.ui.main_screen import MainScreen  # noqa: E402
+from lexi_tui.ui.main.screen import MainScreen  # noqa: E402
 
 __all__ = [
     "FIXTURE_TASKS", "KEY", "PENDING_IDS", "admin_task", "make_app", "make_service", "restart", "wait_for",

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static
 
-from lexi_tui.ui.chat_panel import ChatPanel, TaskCard
-from lexi_tui.ui.dismiss_dialog import DismissDialog
-from lexi_tui.ui.main_screen import MainScreen
-from lexi_tui.ui.status_bar import StatusBar
+from lexi_tui.ui.widgets.chat_panel import ChatPanel, TaskCard
+from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
+from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.widgets.status_bar import StatusBar
 
 from fault_support import (
     APPROVE,

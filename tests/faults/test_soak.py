@@ -25,11 +25,11 @@ import time
 import httpx
 import pytest
 
-from lexi_tui.budget import RefreshBudget
-from lexi_tui.ui.confirm_dialog import ConfirmDialog
-from lexi_tui.ui.dismiss_dialog import DismissDialog
-from lexi_tui.ui.main_screen import MainScreen
-from lexi_tui.ui.status_bar import StatusBar
+from lexi_tui.core.budget import RefreshBudget
+from lexi_tui.ui.dialogs.confirm_dialog import ConfirmDialog
+from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
+from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.widgets.status_bar import StatusBar
 
 from fault_support import (
     APPROVE,

@@ -27,7 +27,7 @@ from lexi_tui.providers import LexiProvider
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import start_server
 from lexi_tui.ui.app import AppSettings, LexiApp
-from lexi_tui.ui.main_screen import MainScreen
+from lexi_tui.ui.main.screen import MainScreen
 
 KEY = "wbk_hostile_000000000000000beef"
 CORPUS = json.loads((Path(__file__).parent.parent / "fixtures" / "hostile_tasks.json").read_text())["tasks"]
@@ -132,7 +132,7 @@ def test_nothing_reaches_a_real_terminal_that_the_app_did_not_write(hostile_serv
     env = dict(os.environ, TERM="xterm-256color", LEXI_API_KEY=KEY)
     env.pop("COLORTERM", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "lexi_tui.cli", "--base-url", hostile_service.base_url, "--refresh", "0"],
+        [sys.executable, "-m", "lexi_tui", "--base-url", hostile_service.base_url, "--refresh", "0"],
         stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
     )
     os.close(slave)

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lexi_tui.api.models import Task, parse_approve, parse_chat, parse_task_list
-from lexi_tui.text import clean
-from lexi_tui.ui.json_view import format_json
+from lexi_tui.api.text import clean
+from lexi_tui.ui.widgets.json_view import format_json
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 json_values = st.recursive(
@@ -65,7 +65,7 @@ async def test_any_task_renders_as_one_row_of_exact_width() -> None:
     from textual.app import App, ComposeResult
 
     from lexi_tui.ui.app import styles_path
-    from lexi_tui.ui.task_table import TaskTable
+    from lexi_tui.ui.widgets.task_table import TaskTable
 
     class Harness(App[None]):
         CSS_PATH = styles_path()

@@ -19,7 +19,7 @@ import pytest
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
 from lexi_tui.ui.app import AppSettings, LexiApp
-from lexi_tui.ui.screenshots import FIXED_NOW, routed_to
+from tools.screenshots.screenshots import FIXED_NOW, routed_to
 
 SNAPSHOT_KEY = "wbk_snapshot_000000000000c0de"
 SHOWN_BASE_URL = "http://127.0.0.1:8787/functions/v1/api-gateway"

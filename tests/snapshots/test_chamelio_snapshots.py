@@ -15,9 +15,9 @@ from textual.widgets import Input, Static
 
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
-from lexi_tui.ui import chamelio_shots
-from lexi_tui.ui.approve_dialog import ApproveDialog
-from lexi_tui.ui.screenshots import FIXED_NOW, routed_to, settle
+from tools.screenshots import chamelio_shots
+from lexi_tui.ui.dialogs.approve_dialog import ApproveDialog
+from tools.screenshots.screenshots import FIXED_NOW, routed_to, settle
 
 WIDE = (120, 36)
 TALL = (120, 40)

@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Log
 
-from lexi_tui.rules import parse_rules
-from lexi_tui.ui.bulk_dialog import BulkDialog
-from lexi_tui.ui.history_screen import HistoryScreen
-from lexi_tui.ui.rule_actions import DryRunScreen
-from lexi_tui.ui.screenshots import FIXED_NOW, loaded, settle, wait_until
-from lexi_tui.ui.status_bar import StatusBar
+from lexi_tui.core.rules import parse_rules
+from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
+from lexi_tui.ui.screens.history_screen import HistoryScreen
+from lexi_tui.ui.main.rules import DryRunScreen
+from tools.screenshots.screenshots import FIXED_NOW, loaded, settle, wait_until
+from lexi_tui.ui.widgets.status_bar import StatusBar
 
 WIDE = (120, 36)
 FIXTURE_TASKS: list[dict[str, Any]] = json.loads(
@@ -54,7 +54,7 @@ def _pinned_ids_and_history_times(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("lexi_tui.server.app.secrets", SimpleNamespace(token_hex=lambda n: f"{next(ids):0{2 * n}x}"))
     seconds = itertools.count(1)
     moment = FIXED_NOW.strftime("%Y-%m-%dT%H:%M")
-    monkeypatch.setattr("lexi_tui.history.now_iso", lambda: f"{moment}:{next(seconds):02d}.000Z")
+    monkeypatch.setattr("lexi_tui.core.history.now_iso", lambda: f"{moment}:{next(seconds):02d}.000Z")
 
 
 def pin_time_based(screen: Any) -> None:
@@ -203,7 +203,7 @@ def test_rules_dry_run(snap_compare, start_service, make_app) -> None:
     seen: dict[str, Any] = {}
 
     async def run_before(pilot) -> None:
-        from lexi_tui.ui.main_screen import MainScreen
+        from lexi_tui.ui.main.screen import MainScreen
 
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, MainScreen))
         screen = pilot.app.screen

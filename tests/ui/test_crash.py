@@ -8,8 +8,8 @@ import stat
 import pytest
 from ui_support import KEY, make_app, wait_for
 
-from lexi_tui.crash import crash_dir, scrub
-from lexi_tui.ui.main_screen import MainScreen
+from lexi_tui.core.crash import crash_dir, scrub
+from lexi_tui.ui.main.screen import MainScreen
 
 
 def test_scrub_masks_keys_and_bearer_tokens() -> None:

@@ -6,12 +6,12 @@ import httpx
 from textual.widgets import DataTable, Log
 from ui_support import PENDING_IDS, admin_task, make_app, make_service, wait_for
 
-from lexi_tui.history import read
-from lexi_tui.rules import parse_rules
-from lexi_tui.ui.history_screen import HistoryScreen
-from lexi_tui.ui.main_screen import MainScreen
-from lexi_tui.ui.rule_actions import DryRunScreen
-from lexi_tui.ui.status_bar import StatusBar
+from lexi_tui.core.history import read
+from lexi_tui.core.rules import parse_rules
+from lexi_tui.ui.screens.history_screen import HistoryScreen
+from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.main.rules import DryRunScreen
+from lexi_tui.ui.widgets.status_bar import StatusBar
 
 RULES = parse_rules([
     # Would match campaign_start too if it were not protected: it names no type.
@@ -121,8 +121,8 @@ async def test_history_after_manual_bulk_and_rule_actions(service) -> None:
     import json
     import re
 
-    from lexi_tui.history import history_path
-    from lexi_tui.ui.bulk_dialog import BulkDialog
+    from lexi_tui.core.history import history_path
+    from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
 
     rules = parse_rules([{"name": "lists", "action": "dismiss", "type": "list_operation", "reason": "manual_execution"}])
     app = make_app(service, rules=rules)

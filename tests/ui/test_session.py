@@ -10,8 +10,8 @@ from textual.widgets import Input
 from ui_support import KEY, make_app, make_service, wait_for
 
 from lexi_tui.server.runner import start_server
-from lexi_tui.ui.login_screen import LoginScreen
-from lexi_tui.ui.main_screen import MainScreen
+from lexi_tui.ui.screens.login_screen import LoginScreen
+from lexi_tui.ui.main.screen import MainScreen
 
 
 def login_shown(app) -> bool:

@@ -7,11 +7,11 @@ import json
 import httpx
 from ui_support import KEY, PENDING_IDS, admin_task, make_app, wait_for
 
-from lexi_tui.held import HeldAction, HeldJournal
-from lexi_tui.history import read
-from lexi_tui.ui.main_screen import MainScreen
-from lexi_tui.ui.quit_dialog import QuitDialog
-from lexi_tui.ui.status_bar import StatusBar
+from lexi_tui.core.journal import HeldAction, HeldJournal
+from lexi_tui.core.history import read
+from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.dialogs.quit_dialog import QuitDialog
+from lexi_tui.ui.widgets.status_bar import StatusBar
 
 
 def approves_received(service) -> int:
@@ -121,8 +121,8 @@ async def test_marks_space_all_and_clear(service) -> None:
 async def test_bulk_approve_with_one_failing_keeps_it_marked(service) -> None:
     import httpx
 
-    from lexi_tui.history import read
-    from lexi_tui.ui.bulk_dialog import BulkDialog
+    from lexi_tui.core.history import read
+    from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
 
     failing = {"id": "bulk-fails", "type": "prospect_search", "description": "Backend will fail this one",
                "created_at": "2026-11-23T11:45:00Z", "metadata": {"simulate": "approve_error"}}
@@ -202,7 +202,7 @@ async def test_bulk_dismiss_with_one_reason_and_cancel_part_way() -> None:
             screen = await loaded(pilot)
             await pilot.press("v")  # Mark all six pending tasks.
             await pilot.press("d", "5", "enter")  # One reason for all: testing.
-            from lexi_tui.ui.bulk_dialog import BulkDialog
+            from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
 
             await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
             dialog = app.screen
@@ -227,7 +227,7 @@ async def test_bulk_dismiss_with_one_reason_and_cancel_part_way() -> None:
 async def test_bulk_run_waits_for_the_rate_limit_instead_of_collecting_429s() -> None:
     from ui_support import make_service
 
-    from lexi_tui.ui.bulk_dialog import BulkDialog
+    from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
 
     # Four calls per 2 s: the list and six approvals cannot fit in one window.
     with make_service(rate_limit=4, rate_window=2) as service:
@@ -253,7 +253,7 @@ async def test_bulk_run_waits_for_the_rate_limit_instead_of_collecting_429s() ->
 
 
 async def test_a_second_enter_after_the_reason_does_not_start_a_bulk_run(service) -> None:
-    from lexi_tui.ui.bulk_dialog import BulkDialog
+    from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
 
     app = make_app(service)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -274,7 +274,7 @@ async def test_a_second_enter_after_the_reason_does_not_start_a_bulk_run(service
 async def test_quit_during_a_bulk_run_waits_for_it_to_be_stopped() -> None:
     from ui_support import make_service
 
-    from lexi_tui.ui.bulk_dialog import BulkDialog
+    from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
 
     with make_service(latency_ms=(300, 300)) as service:
         app = make_app(service)

@@ -1,0 +1,97 @@
+"""`lexi-tui --demo`: both providers against a local service, without touching the user's data.
+
+One in-process service answers as Lexi (seeded tasks) and, at `/chamelio`, as Chamelio
+(seeded workflows, tasks moving through intake, review and approval). The app opens on the
+`demo` Lexi profile; `P` switches to `demo-chamelio`, whose watch list is pre-filled with
+every seeded Chamelio task.
+
+The demo's data (watch list, audit log, undo journal) lives in a temporary folder, set as
+`LEXI_TUI_DATA_DIR` for the demo's lifetime and deleted afterwards: a demo must never add
+tasks to a real profile's watch list or actions to the real audit log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from lexi_tui.core.config import DATA_DIR_ENV, Profile
+from lexi_tui.server.options import CHAMELIO_DEMO_KEY, DEMO_KEY, ServerOptions
+from lexi_tui.server.runner import RunningServer, start_server
+from lexi_tui.ui.app import AppSettings
+
+LEXI_PROFILE = "demo"
+CHAMELIO_PROFILE = "demo-chamelio"
+DEMO_OPTIONS = ServerOptions(
+    seed_tasks=120, random_seed=7, exec_delay=4.0, rate_limit=60, failure_rate=0.15,
+    chamelio_seed_workflows=3, chamelio_step_delay=45.0, chamelio_rate_limit=120,
+)
+
+
+@contextlib.contextmanager
+def temporary_data_dir() -> Iterator[str]:
+    """Point the app's data folder at a fresh temporary folder, restoring the old setting."""
+    previous = os.environ.get(DATA_DIR_ENV)
+    with tempfile.TemporaryDirectory(prefix="lexi-tui-demo-") as folder:
+        os.environ[DATA_DIR_ENV] = folder
+        try:
+            yield folder
+        finally:
+            if previous is None:
+                os.environ.pop(DATA_DIR_ENV, None)
+            else:
+                os.environ[DATA_DIR_ENV] = previous
+
+
+def prepare(settings: AppSettings, server: RunningServer) -> AppSettings:
+    """Make `settings` the demo's: two profiles with their keys, the Chamelio watch list filled.
+
+    Call inside `temporary_data_dir()`: the watch list is written to the data folder.
+    """
+    from lexi_tui.core import watchlist
+
+    lexi = Profile(LEXI_PROFILE, server.base_url)
+    chamelio = Profile(CHAMELIO_PROFILE, server.chamelio_base_url, provider="chamelio")
+    for task_id in server.chamelio_task_ids():
+        watchlist.add(CHAMELIO_PROFILE, task_id)
+    settings.profiles = (lexi, chamelio)
+    settings.profile_keys = {LEXI_PROFILE: DEMO_KEY, CHAMELIO_PROFILE: CHAMELIO_DEMO_KEY}
+    settings.profile = lexi.name
+    settings.provider = lexi.provider
+    settings.base_url = lexi.base_url
+    settings.ca_bundle = None
+    settings.api_key = DEMO_KEY
+    settings.use_keyring = False
+    return settings
+
+
+def run_demo(settings: AppSettings, refresh: float | None = None) -> int:
+    """Run the app against a fresh local service; returns the exit status."""
+    from lexi_tui.core.config import data_dir
+    from lexi_tui.ui.app import LexiApp
+
+    kept = data_dir() / "crashes"  # Crash reports outlive the demo's temporary folder.
+    with temporary_data_dir() as folder, start_server(DEMO_OPTIONS) as server:
+        prepare(settings, server)
+        if refresh is None:
+            settings.refresh_interval = 5.0
+        LexiApp(settings).run()
+        keep_crash_reports(Path(folder) / "crashes", kept)
+    return 0
+
+
+def keep_crash_reports(source: Path, target: Path) -> list[Path]:
+    """Move crash reports out of the temporary folder (0600 files stay 0600); says where."""
+    moved: list[Path] = []
+    for report in sorted(source.glob("*")) if source.is_dir() else []:
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        destination = target / report.name
+        shutil.move(str(report), destination)
+        moved.append(destination)
+        print(f"lexi-tui: the crash report was moved to {destination}", file=sys.stderr)
+    return moved

@@ -1,0 +1,5 @@
+"""Policy and local state shared by the app and the commands: no Textual, no argparse.
+
+Outcomes of an action, bulk runs, rules, the refresh budget, the undo journal, the history,
+the watch list, the config, the key store, crash reports and the webhook receiver.
+"""

@@ -1,0 +1,356 @@
+"""The user's settings: one TOML file under the platform's config folder.
+
+The file is optional: with no file the app runs against the production API with the
+defaults below, so a first run needs nothing but a key. When a file exists it is checked
+strictly (unknown settings, wrong types, impossible values are errors naming the field),
+because a silently ignored typo such as `refresh_intervall = 5` would leave a person
+wondering why their setting has no effect.
+
+This module stays cheap to import (stdlib plus platformdirs): it is on the start-up path,
+so it must not pull in httpx, keyring or Textual.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+
+APP_NAME = "lexi-tui"
+DEFAULT_BASE_URL = "https://data.leadlex.com/functions/v1/api-gateway"
+"""Production API gateway (kept in step with `lexi_tui.api.lexi.DEFAULT_BASE_URL`,
+which is not imported here because that would import httpx at start-up)."""
+
+MIN_REFRESH_INTERVAL = 1.0
+"""Shortest live-refresh period accepted: anything faster only burns the rate limit."""
+
+# Profile names become keyring usernames and `--profile` arguments: keep them typeable.
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_TOP_LEVEL_KEYS = (
+    "default_profile", "refresh_interval", "undo_window", "confirm_types", "theme", "profiles", "keymap",
+    "rules",  # [[rules]] tables are read by lexi_tui.core.rules.
+)
+_PROFILE_KEYS = ("base_url", "provider", "ca_bundle")
+PROVIDER_BASE_URLS = {"lexi": DEFAULT_BASE_URL, "chamelio": "https://platform.chamelio.ai"}
+"""Each provider's production URL: a profile's base_url when it names none."""
+_TOML_POSITION = re.compile(r"at line (\d+), column (\d+)")
+
+
+class ConfigError(Exception):
+    """The config file cannot be used as written.
+
+    The message always names the file and what is wrong with it (the field, or the TOML
+    line for a syntax error), so it can be shown to a person as-is.
+    """
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One API account: where to connect; the key lives in the keyring under `name`."""
+
+    name: str
+    base_url: str
+    provider: str = "lexi"
+    ca_bundle: str | None = None
+    """A PEM file of CA certificates to trust instead of the system's (corporate proxies)."""
+
+
+def _default_profiles() -> dict[str, Profile]:
+    return {"default": Profile("default", DEFAULT_BASE_URL)}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the app reads from the config file, with defaults filled in.
+
+    `path` is the file the values were read from, or None when no file existed and the
+    built-in defaults are in use.
+    """
+
+    profiles: dict[str, Profile]
+    default_profile: str = "default"
+    refresh_interval: float = 15.0  # seconds, 0 = live refresh off
+    undo_window: float = 5.0
+    """Seconds an approve or dismiss is held, with an undo key, before it is sent; 0 sends at once."""
+    confirm_types: tuple[str, ...] = ("campaign_start",)
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Binding id -> comma-separated keys, passed to Textual's `App.set_keymap`."""
+    theme: str = "textual-dark"
+    path: Path | None = None
+
+    def profile(self, name: str | None) -> Profile:
+        """The profile called `name`, or the default profile when `name` is None.
+
+        Raises ConfigError listing the known names, so a mistyped `--profile` can be
+        corrected without opening the file.
+        """
+        wanted = self.default_profile if name is None else name
+        try:
+            return self.profiles[wanted]
+        except KeyError:
+            known = ", ".join(sorted(self.profiles)) or "(none)"
+            where = f" in {self.path}" if self.path is not None else ""
+            raise ConfigError(f"There is no profile named {wanted!r}{where}; known profiles: {known}.") from None
+
+
+DEFAULT_CONFIG_TOML = f'''\
+# lexi-tui configuration. Every setting is optional; the values shown are the defaults.
+# Location: $XDG_CONFIG_HOME/lexi-tui/config.toml (usually ~/.config/lexi-tui/config.toml)
+# on Linux, ~/Library/Application Support/lexi-tui/config.toml on macOS,
+# %LOCALAPPDATA%\\lexi-tui\\config.toml on Windows.
+
+# The profile used when no other is chosen on the command line.
+default_profile = "default"
+
+# Seconds between live refreshes of the task list; 0 turns live refresh off.
+# Anything but 0 must be at least {MIN_REFRESH_INTERVAL:g}.
+refresh_interval = 15
+
+# Seconds an approve or dismiss waits, with an undo key (u), before it is sent; 0 = at once.
+undo_window = 5
+
+# Task types that ask "are you sure?" before they are approved.
+confirm_types = ["campaign_start"]
+
+# Colour theme: textual-dark, textual-light, nord, gruvbox, tokyo-night, ...
+theme = "textual-dark"
+
+# One table per API account; base_url defaults to production. The API key is NOT
+# stored here: `lexi-tui login` puts it in the system keyring (one entry per
+# profile), or set LEXI_API_KEY in the environment.
+[profiles.default]
+base_url = "{DEFAULT_BASE_URL}"
+provider = "lexi"
+
+# A Chamelio account (approval steps of legal workflows); its key comes from
+# `lexi-tui login --profile chamelio` or CHAMELIO_API_KEY.
+# [profiles.chamelio]
+# provider = "chamelio"
+# base_url = "https://platform.chamelio.ai"
+
+# [profiles.staging]
+# base_url = "https://staging.example.com/functions/v1/api-gateway"
+# ca_bundle = "~/corp-root-ca.pem"   # trust a corporate CA (TLS verification stays on)
+
+# Key bindings: binding id = comma-separated keys (Textual key names).
+[keymap]
+# "task.approve" = "a"
+'''
+"""A commented example config that documents every field and loads to the defaults."""
+
+
+def config_path() -> Path:
+    """Where the config file is looked for (honours XDG_CONFIG_HOME on Linux)."""
+    # appauthor=False: on Windows, avoid the doubled `lexi-tui\lexi-tui` folder.
+    return platformdirs.user_config_path(APP_NAME, appauthor=False) / "config.toml"
+
+
+DATA_DIR_ENV = "LEXI_TUI_DATA_DIR"
+"""Overrides the data folder on every platform (`--demo` points it at a temporary folder)."""
+
+
+def data_dir() -> Path:
+    """Where the app keeps its own data (honours LEXI_TUI_DATA_DIR, then XDG_DATA_HOME on
+    Linux). Not created here."""
+    import os
+
+    override = os.environ.get(DATA_DIR_ENV, "").strip()
+    if override:
+        return Path(override)
+    return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and check the config file at `path` (default: `config_path()`).
+
+    A missing file gives the defaults. Anything else that stops the file being used as
+    written (unreadable, not UTF-8, bad TOML, unknown settings, wrong types, negative
+    intervals) raises ConfigError naming the file and the field or line.
+    """
+    file = config_path() if path is None else Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        return Config(profiles=_default_profiles())
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read ({exc.strerror or exc}).") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: is not UTF-8 text (bad byte at offset {exc.start}).") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_syntax_message(file, text, exc)) from exc
+    return _build(data, file)
+
+
+def _syntax_message(file: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """Say where the TOML is broken, quoting the line, since tomllib only gives a position."""
+    message = str(exc)
+    match = _TOML_POSITION.search(message)
+    if not match:
+        return f"{file}: not valid TOML: {message}."
+    line_no = int(match.group(1))
+    lines = text.splitlines()
+    line = lines[line_no - 1] if 0 < line_no <= len(lines) else ""
+    shown = line.strip()
+    if len(shown) > 120:
+        shown = shown[:117] + "..."
+    # The line is shown back to the person who wrote it; escape anything unprintable.
+    shown = shown.encode("unicode_escape").decode("ascii") if not shown.isprintable() else shown
+    quoted = f": {shown}" if shown else ""
+    return f"{file}: not valid TOML: {message}. Line {line_no}{quoted}"
+
+
+def _build(data: dict[str, Any], file: Path) -> Config:
+    def fail(name: str, problem: str) -> ConfigError:
+        return ConfigError(f"{file}: {name} {problem}.")
+
+    unknown = sorted(set(data) - set(_TOP_LEVEL_KEYS))
+    if unknown:
+        raise fail(
+            _names(unknown),
+            f"{'is not a known setting' if len(unknown) == 1 else 'are not known settings'} "
+            f"(known: {', '.join(_TOP_LEVEL_KEYS)})",
+        )
+
+    default_profile = _string(data, "default_profile", "default", fail)
+    theme = _string(data, "theme", "textual-dark", fail)
+
+    refresh_interval = data.get("refresh_interval", 15.0)
+    if isinstance(refresh_interval, bool) or not isinstance(refresh_interval, (int, float)):
+        raise fail("refresh_interval", f"must be a number of seconds, not {_kind(refresh_interval)}")
+    refresh_interval = float(refresh_interval)
+    if not math.isfinite(refresh_interval) or refresh_interval < 0:
+        raise fail("refresh_interval", "must be 0 (live refresh off) or a positive number of seconds")
+    if 0 < refresh_interval < MIN_REFRESH_INTERVAL:
+        raise fail(
+            "refresh_interval",
+            f"must be 0 (off) or at least {MIN_REFRESH_INTERVAL:g} second; faster refreshes only exhaust the rate limit",
+        )
+
+    undo_window = data.get("undo_window", 5.0)
+    if isinstance(undo_window, bool) or not isinstance(undo_window, (int, float)):
+        raise fail("undo_window", f"must be a number of seconds, not {_kind(undo_window)}")
+    undo_window = float(undo_window)
+    if not math.isfinite(undo_window) or not 0 <= undo_window <= 60:
+        raise fail("undo_window", "must be between 0 (send at once) and 60 seconds")
+
+    confirm_raw = data.get("confirm_types", ["campaign_start"])
+    if not isinstance(confirm_raw, list):
+        raise fail("confirm_types", f"must be a list of task types, not {_kind(confirm_raw)}")
+    for index, item in enumerate(confirm_raw):
+        if not isinstance(item, str) or not item:
+            raise fail(f"confirm_types[{index}]", f"must be a non-empty string, not {_kind(item)}")
+    confirm_types = tuple(confirm_raw)
+
+    profiles = _default_profiles()
+    profiles_raw = data.get("profiles", {})
+    if not isinstance(profiles_raw, dict):
+        raise fail("profiles", f"must be a table of [profiles.NAME] tables, not {_kind(profiles_raw)}")
+    for name, table in profiles_raw.items():
+        where = f"profiles.{_key(name)}"
+        if not _PROFILE_NAME.fullmatch(name):
+            raise fail(
+                where,
+                "is not a usable profile name (use up to 64 letters, digits, '-', '_' or '.', "
+                "starting with a letter or digit)",
+            )
+        if not isinstance(table, dict):
+            raise fail(where, f"must be a table, not {_kind(table)}")
+        unknown = sorted(set(table) - set(_PROFILE_KEYS))
+        if unknown:
+            raise fail(
+                f"{where}.{_key(unknown[0])}",
+                f"is not a known profile setting (known: {', '.join(_PROFILE_KEYS)})",
+            )
+        provider = _string(table, "provider", "lexi", fail, prefix=where)
+        if provider not in PROVIDER_BASE_URLS:
+            raise fail(f"{where}.provider", f"must be one of {', '.join(map(repr, PROVIDER_BASE_URLS))}, not {provider!r}")
+        base_url = _string(table, "base_url", PROVIDER_BASE_URLS[provider], fail, prefix=where)
+        _check_url(base_url, f"{where}.base_url", fail)
+        ca_bundle = _string(table, "ca_bundle", "-", fail, prefix=where) if "ca_bundle" in table else None
+        if ca_bundle is not None and not Path(ca_bundle).expanduser().is_file():
+            raise fail(f"{where}.ca_bundle", f"is not a readable file: {ca_bundle}")
+        profiles[name] = Profile(
+            name=name,
+            base_url=base_url.rstrip("/"),
+            provider=provider,
+            ca_bundle=str(Path(ca_bundle).expanduser()) if ca_bundle else None,
+        )
+
+    if default_profile not in profiles:
+        raise fail(
+            "default_profile",
+            f"names a profile that does not exist ({default_profile!r}; known: {', '.join(sorted(profiles))})",
+        )
+
+    keymap_raw = data.get("keymap", {})
+    if not isinstance(keymap_raw, dict):
+        raise fail("keymap", f"must be a table of binding id = keys, not {_kind(keymap_raw)}")
+    keymap: dict[str, str] = {}
+    for binding_id, keys in keymap_raw.items():
+        if not isinstance(keys, str) or not keys.strip():
+            raise fail(
+                f"keymap.{_key(binding_id)}",
+                f'must be a string of comma-separated keys such as "a,ctrl+a", not {_kind(keys)}',
+            )
+        keymap[binding_id] = keys
+
+    return Config(
+        profiles=profiles,
+        default_profile=default_profile,
+        refresh_interval=refresh_interval,
+        undo_window=undo_window,
+        confirm_types=confirm_types,
+        keymap=keymap,
+        theme=theme,
+        path=file,
+    )
+
+
+def _string(table: dict[str, Any], name: str, default: str, fail: Any, prefix: str = "") -> str:
+    value = table.get(name, default)
+    full = f"{prefix}.{name}" if prefix else name
+    if not isinstance(value, str):
+        raise fail(full, f"must be a string, not {_kind(value)}")
+    if not value.strip():
+        raise fail(full, "must not be empty")
+    return value.strip()
+
+
+def _check_url(url: str, name: str, fail: Any) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise fail(name, f"must be an http:// or https:// URL, not {url!r}")
+
+
+def _kind(value: object) -> str:
+    """Name a TOML value's type the way the file's author would."""
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value!r})" if value else "an empty string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__} ({value})"  # dates and times
+
+
+def _key(name: str) -> str:
+    """A TOML key as it would be written in the file: quoted when it is not bare."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(_key(name) for name in names)

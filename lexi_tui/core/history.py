@@ -1,0 +1,209 @@
+"""The local audit log: every approve and dismiss this machine sent, one JSON object a line.
+
+Lexi's own API shows a task's current status but not who changed it, when, from which
+tool, or why an automatic rule fired. When a person asks "why was that campaign started?",
+this file answers: it records the action, the outcome the server gave (including
+"already handled" and failures), the request id to quote to support, and the source
+(a keypress, a bulk run, a named rule, a script).
+
+The format is JSON Lines at `data_dir()/history.jsonl`, appended with one `write` per
+entry on an `O_APPEND` descriptor, so concurrent writers (the app and a `lexi-tui watch`
+in another terminal) never interleave within a line, and a crash loses at most the line
+being written. Readers skip a corrupt or truncated line rather than losing the whole log.
+The file is created 0600: task descriptions can name clients and campaigns. It never holds
+the API key: only the fields of `HistoryEntry` are written, and anything in them that looks
+like a LeadLex key is masked on the way in.
+
+Stdlib only (plus `lexi_tui.core.config` for the data folder), so importing it is cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from lexi_tui.api.text import mask_key
+
+FILE_NAME = "history.jsonl"
+
+ACTIONS = ("approve", "dismiss")
+OUTCOMES = ("ok", "failed", "already_handled", "dry_run")
+
+# Something shaped like a LeadLex key (wbk_ plus a long token). Masked wherever it appears,
+# so an error message or a description quoting a key cannot put it on disk.
+_KEY_LIKE = re.compile(r"\bwbk_[A-Za-z0-9_\-]{8,}")
+_REQUIRED = ("time", "task_id", "action", "outcome")
+_READ_BLOCK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One action sent (or, for a dry run, one that would have been sent) for one task."""
+
+    time: str
+    """When, as ISO 8601 UTC (`2026-02-24T16:00:00.123Z`)."""
+    profile: str
+    task_id: str
+    task_type: str
+    description: str
+    action: str
+    """"approve" or "dismiss"."""
+    reason: str | None
+    """The dismiss reason sent to the API, if any."""
+    comment: str | None
+    """A local note that is not sent anywhere."""
+    outcome: str
+    """"ok", "failed", "already_handled" or "dry_run"."""
+    detail: str | None
+    """The error message for anything but "ok"."""
+    request_id: str | None
+    source: str
+    """"manual", "bulk", "rule:<name>" or "cli"."""
+
+    def to_json(self) -> str:
+        """The entry as one line of JSON (no newline), with key-like text masked."""
+        data = {name: _redact(value) for name, value in asdict(self).items()}
+        # ensure_ascii: the file stays plain ASCII, so `cat`/`tail -f` on it can never
+        # send a control sequence (server text) to the terminal.
+        return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, line: str) -> "HistoryEntry | None":
+        """Parse one line; None when it is not a usable entry (corrupt, truncated, foreign).
+
+        Unknown keys are ignored and missing optional ones read as None, so a log written
+        by a newer or older version stays readable.
+        """
+        try:
+            data = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(data, dict):
+            return None
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            value = data.get(f.name)
+            if value is not None and not isinstance(value, str):
+                return None
+            if value is None and (f.name in _REQUIRED):
+                return None
+            values[f.name] = value
+        for name in ("profile", "task_type", "description", "source"):
+            if values[name] is None:
+                values[name] = ""
+        return cls(**values)
+
+
+def now_iso() -> str:
+    """The current time as ISO 8601 UTC with milliseconds and a `Z`, as entries record it."""
+    moment = datetime.now(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def history_path() -> Path:
+    """Where the log lives by default: `history.jsonl` in the app's data folder."""
+    from lexi_tui.core.config import data_dir
+
+    return data_dir() / FILE_NAME
+
+
+def append(entry: HistoryEntry, path: Path | None = None) -> None:
+    """Add `entry` as one line at the end of the log, creating it (0600) if needed.
+
+    One `os.write` on an O_APPEND descriptor: the line lands whole even when another
+    process appends at the same time, and it is on its way to disk when this returns
+    (no user-space buffer to lose). Raises OSError when the log cannot be written;
+    callers that must not fail because of the log (a bulk run) catch it.
+    """
+    file = history_path() if path is None else Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data = (entry.to_json() + "\n").encode("ascii")
+    fd = os.open(file, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # The last write was cut short (a crash mid-line): end that fragment first, or
+            # this entry would be glued to it and skipped as corrupt along with it.
+            data = b"\n" + data
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+    finally:
+        os.close(fd)
+
+
+def read(path: Path | None = None, *, limit: int | None = None) -> list[HistoryEntry]:
+    """The log's entries, newest first; at most `limit` of them when given.
+
+    Corrupt or truncated lines (a crash mid-write, a hand edit) are skipped. A missing
+    file is an empty history. With a limit the file is read backwards in blocks, so
+    showing the last 200 entries of a years-long log stays fast. Raises OSError for a
+    file that exists but cannot be read.
+    """
+    file = history_path() if path is None else Path(path)
+    if limit is not None and limit <= 0:
+        return []
+    entries: list[HistoryEntry] = []
+    try:
+        for line in _lines_backwards(file):
+            entry = HistoryEntry.from_json(line)
+            if entry is None:
+                continue
+            entries.append(entry)
+            if limit is not None and len(entries) >= limit:
+                break
+    except FileNotFoundError:
+        return []
+    return entries
+
+
+def filter_entries(entries: Iterable[HistoryEntry], text: str) -> list[HistoryEntry]:
+    """The entries matching `text`, case-insensitively, in their original order.
+
+    Every whitespace-separated word of `text` must occur in some field (any field: a
+    task id prefix, "dismiss", "rule:duplicates", a word of the description, a date),
+    so "failed campaign" finds failed actions on campaigns. Empty text matches all.
+    """
+    terms = text.casefold().split()
+    if not terms:
+        return list(entries)
+    matched: list[HistoryEntry] = []
+    for entry in entries:
+        haystack = "\n".join(value for value in asdict(entry).values() if value).casefold()
+        if all(term in haystack for term in terms):
+            matched.append(entry)
+    return matched
+
+
+def _redact(value: str | None) -> str | None:
+    if value is None:
+        return None
+    secret = os.environ.get("LEXI_API_KEY", "").strip()
+    if secret and secret in value:
+        value = value.replace(secret, mask_key(secret))
+    return _KEY_LIKE.sub(lambda match: mask_key(match.group()), value)
+
+
+def _lines_backwards(file: Path) -> Iterator[str]:
+    """Yield the file's non-empty lines last first, reading fixed-size blocks from the end."""
+    with open(file, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        position = handle.tell()
+        tail = b""
+        while position > 0:
+            size = min(_READ_BLOCK, position)
+            position -= size
+            handle.seek(position)
+            block = handle.read(size) + tail
+            lines = block.split(b"\n")
+            tail = lines.pop(0)  # May be the end of a line that starts in an earlier block.
+            for raw in reversed(lines):
+                if raw.strip():
+                    yield raw.decode("utf-8", errors="replace")
+        if tail.strip():
+            yield tail.decode("utf-8", errors="replace")

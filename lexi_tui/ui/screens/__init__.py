@@ -1,0 +1,1 @@
+"""Full screens besides the triage screen: help, history, login, the profile picker."""

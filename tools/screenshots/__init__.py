@@ -1,0 +1,1 @@
+"""Screenshot tooling for the README: not part of the installed package."""

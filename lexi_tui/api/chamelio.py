@@ -47,7 +47,7 @@ from lexi_tui.api.lexi import (
     _transport_error,
 )
 from lexi_tui.api.ratelimit import RateLimit
-from lexi_tui.api.text import clean, clean_any, mask_key
+from lexi_tui.api.text import clean, clean_any, mask_key, register_secret
 
 __all__ = [
     "CHAMELIO_BASE_URL", "ChamelioClient", "ApprovalDetails", "ApprovalResult", "CancelResult",
@@ -82,6 +82,7 @@ class ChamelioClient:
         if not api_key or not api_key.isascii() or not api_key.isprintable() or " " in api_key:
             raise ValueError("The API key is empty or contains characters a key cannot have.")
         self._api_key = api_key
+        register_secret(api_key)  # Masked wherever text is shown or written (`redact`).
         self.base_url = base_url.rstrip("/")
         self.read_retries = read_retries
         self.rate_limit: RateLimit | None = None

@@ -33,7 +33,7 @@ from lexi_tui.api.models import (
     parse_task_list,
 )
 from lexi_tui.api.ratelimit import RateLimit
-from lexi_tui.api.text import clean, clean_any, mask_key
+from lexi_tui.api.text import clean, clean_any, mask_key, register_secret
 
 DEFAULT_BASE_URL = "https://data.leadlex.com/functions/v1/api-gateway"
 USER_AGENT = f"lexi-tui/{__version__} (httpx/{httpx.__version__}; Python/{platform.python_version()})"
@@ -87,6 +87,7 @@ class LexiClient:
             # Never echo the key: it may be a pasted secret with a stray newline.
             raise ValueError("The API key is empty or contains characters a key cannot have.")
         self._api_key = api_key
+        register_secret(api_key)  # Masked wherever text is shown or written (`redact`).
         self.base_url = base_url.rstrip("/")
         self.read_retries = read_retries
         self.rate_limit: RateLimit | None = None

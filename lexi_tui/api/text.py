@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Iterable
 
 # C0 controls except \t and \n, DEL, and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
@@ -85,3 +86,24 @@ def mask_key(key: str) -> str:
     if len(key) < 12:
         return f"{head}…"
     return f"{head}…{key[-4:]}"
+
+
+# Every key shape the app knows: LeadLex (`wbk_…`), Chamelio (`ca_…`), and a bearer token in a
+# header dump. Six or more token characters after the prefix, so prose such as "ca_fr" survives.
+_KEY_SHAPED = re.compile(r"\b(?:wbk|ca)_[A-Za-z0-9_\-]{6,}|(?<=Bearer )[A-Za-z0-9_\-\.]{8,}")
+_registered_secrets: set[str] = set()
+
+
+def register_secret(secret: str | None) -> None:
+    """Add a key in use (the configured one, whatever its shape) to what `redact` masks."""
+    if secret and len(secret) >= 6:
+        _registered_secrets.add(secret)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every key masked: the ones given, the ones registered, and anything shaped
+    like a key. The one masking rule for history, toasts, crash reports and command output."""
+    for secret in sorted({*secrets, *_registered_secrets}, key=len, reverse=True):
+        if secret and len(secret) >= 6 and secret in text:
+            text = text.replace(secret, mask_key(secret))
+    return _KEY_SHAPED.sub(lambda match: mask_key(match.group()), text)

@@ -10,25 +10,17 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
 from lexi_tui import __version__
-from lexi_tui.api.text import mask_key
-
-# LeadLex keys (`wbk_...`), Chamelio keys (`ca_...`), and bearer tokens in any header dump.
-_KEY_SHAPED = re.compile(r"\b(?:wbk|ca)_[A-Za-z0-9_\-]{6,}|(?<=Bearer )[A-Za-z0-9_\-\.]{8,}")
-
+from lexi_tui.api.text import redact
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     """Replace every known secret and every key-shaped string with its masked form."""
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, mask_key(secret))
-    return _KEY_SHAPED.sub(lambda match: mask_key(match.group()), text)
+    return redact(text, secrets)
 
 
 def crash_dir() -> Path:

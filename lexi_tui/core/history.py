@@ -21,22 +21,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from lexi_tui.api.text import mask_key
+from lexi_tui.api.text import redact
 
 FILE_NAME = "history.jsonl"
 
 ACTIONS = ("approve", "dismiss")
 OUTCOMES = ("ok", "failed", "already_handled", "dry_run")
 
-# Something shaped like a LeadLex key (wbk_ plus a long token). Masked wherever it appears,
-# so an error message or a description quoting a key cannot put it on disk.
-_KEY_LIKE = re.compile(r"\bwbk_[A-Za-z0-9_\-]{8,}")
 _REQUIRED = ("time", "task_id", "action", "outcome")
 _READ_BLOCK = 64 * 1024
 
@@ -183,10 +179,8 @@ def filter_entries(entries: Iterable[HistoryEntry], text: str) -> list[HistoryEn
 def _redact(value: str | None) -> str | None:
     if value is None:
         return None
-    secret = os.environ.get("LEXI_API_KEY", "").strip()
-    if secret and secret in value:
-        value = value.replace(secret, mask_key(secret))
-    return _KEY_LIKE.sub(lambda match: mask_key(match.group()), value)
+    env = [os.environ.get(name, "").strip() for name in ("LEXI_API_KEY", "CHAMELIO_API_KEY")]
+    return redact(value, env)
 
 
 def _lines_backwards(file: Path) -> Iterator[str]:

@@ -7,13 +7,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test serve screenshots bench bench-quick clean
+.PHONY: demo test lint serve screenshots bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) install -c constraints.txt -e '.[test]'
+	$(PIP) install -c constraints.txt -e '.[test,lint]'
 	@touch $@
 
 demo: $(VENV)/.installed
@@ -24,6 +24,12 @@ serve: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# ruff (style and bugs), mypy --strict on the layers without Textual, import-linter's layer contracts.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check lexi_tui tests tools benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 screenshots: $(VENV)/.installed
 	$(BIN)/python -m tools.screenshots screenshots

@@ -48,6 +48,6 @@ def measure_idle(argv: list[str], env: dict[str, str], marker: str, seconds: flo
         return 100.0 * (b[0] - a[0]) / CLOCK_TICKS / elapsed, (b[1] - a[1]) * 60.0 / elapsed
 
     cpu, per_minute = rates(marks[0], marks[-1])
-    pairs = [rates(a, b) for a, b in zip(marks, marks[1:])]
+    pairs = [rates(a, b) for a, b in zip(marks, marks[1:], strict=False)]
     return IdleRun(cpu, per_minute, marks[-1][2] - marks[0][2],
                    [p[0] for p in pairs], [p[1] for p in pairs])

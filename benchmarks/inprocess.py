@@ -16,12 +16,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.baseline_app import BaselineApp, baseline_rows
+from benchmarks.task_data import list_body, pending_tasks, with_changed_descriptions
 from lexi_tui.api.models import Task, parse_task_list
 from lexi_tui.ui.app import AppSettings, LexiApp
 from lexi_tui.ui.main.screen import MainScreen
-
-from benchmarks.baseline_app import BaselineApp, baseline_rows
-from benchmarks.task_data import list_body, pending_tasks, with_changed_descriptions
 
 SIZE = (120, 36)
 STEPS = ("first_paint", "no_change", "change_1pct", "change_all")

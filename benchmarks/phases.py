@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from benchmarks import cold_start, idle, inprocess, key_latency, metrics, triage
 from benchmarks.baseline_app import baseline_rows

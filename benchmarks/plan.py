@@ -28,11 +28,11 @@ class Plan:
     memory_sizes: tuple[int, ...] = (10_000, 50_000)
 
     @classmethod
-    def full(cls) -> "Plan":
+    def full(cls) -> Plan:
         return cls(quick=False, runs=5, warmup=True)
 
     @classmethod
-    def quick_smoke(cls) -> "Plan":
+    def quick_smoke(cls) -> Plan:
         """Every metric once, small counts: checks the harness works, not the numbers."""
         return cls(quick=True, runs=1, warmup=False, key_presses=8, filter_letters=("c",),
                    idle_seconds=10.0, triage_tasks=50)

@@ -17,8 +17,8 @@ import struct
 import subprocess
 import termios
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 _ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|P[^\x1b]*\x1b\\|[@-Z\\-_])")
 
@@ -185,7 +185,7 @@ class PtyChild:
             except OSError:
                 pass
 
-    def __enter__(self) -> "PtyChild":
+    def __enter__(self) -> PtyChild:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -7,10 +7,9 @@ timed with per-thread CPU clocks.
 
 from __future__ import annotations
 
+from benchmarks.task_data import pending_tasks
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
-
-from benchmarks.task_data import pending_tasks
 
 
 def start_pending_service(count: int, *, seed: int = 1) -> RunningServer:

@@ -11,7 +11,7 @@ import gc
 import random
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 TYPES = ("prospect_search", "contact_update", "list_operation", "campaign_start")
@@ -57,7 +57,7 @@ def _generate(count: int, seed: int, now: float) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = []
     for n in range(count):
         kind = TYPES[n % len(TYPES)]
-        created = datetime.fromtimestamp(now - 37 * n - 5, tz=timezone.utc)
+        created = datetime.fromtimestamp(now - 37 * n - 5, tz=UTC)
         tasks.append({
             "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             "type": kind,

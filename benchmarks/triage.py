@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from textual import events
 from textual.app import App
 from textual.widgets import DataTable
 
-from lexi_tui.ui.app import LexiApp
-
 from benchmarks.baseline_app import BaselineApp
 from benchmarks.inprocess import SIZE, app_settings, wait_loaded
 from benchmarks.stall_monitor import StallMonitor
+from lexi_tui.ui.app import LexiApp
 
 KEY_TIMEOUT = 10.0
 DRAIN_TIMEOUT = 60.0

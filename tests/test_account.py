@@ -19,12 +19,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import keyring
 import pytest
-from memory_keyring import MemoryKeyring
 
-from lexi_tui.cli.account import login_command, logout_command
-from lexi_tui.providers.lexi import check_key
 from lexi_tui.api.errors import ConnectError, InvalidKeyError, PermissionDeniedError
+from lexi_tui.cli.account import login_command, logout_command
 from lexi_tui.core.config import Profile
+from lexi_tui.providers.lexi import check_key
+from memory_keyring import MemoryKeyring
 
 GOOD_KEY = "wbk_0a1b2c3d4e5f60718293a4b5c6d71a2b"
 GOOD_MASKED = "wbk_…1a2b"
@@ -37,7 +37,7 @@ API_PATH = "/functions/v1/api-gateway/v1/lexi/tasks"
 class _Handler(BaseHTTPRequestHandler):
     requests: list[tuple[str, str]]  # set per server: (path with query, Authorization)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.requests.append((self.path, self.headers.get("Authorization", "")))
         url = urlsplit(self.path)
         auth = self.headers.get("Authorization", "")
@@ -60,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence stderr
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

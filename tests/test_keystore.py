@@ -9,8 +9,8 @@ import keyring
 import keyring.backends.null
 import keyring.errors
 import pytest
-from memory_keyring import BrokenKeyring, HangingKeyring, MemoryKeyring
 
+from lexi_tui.api.text import mask_key
 from lexi_tui.core import keystore
 from lexi_tui.core.keystore import (
     ENV_VAR,
@@ -22,7 +22,7 @@ from lexi_tui.core.keystore import (
     lookup_key,
     store_key,
 )
-from lexi_tui.api.text import mask_key
+from memory_keyring import BrokenKeyring, HangingKeyring, MemoryKeyring
 
 KEY = "wbk_5e1f0c9d8b7a6f5e4d3c2b1a00991a2b"
 MASKED = "wbk_…1a2b"

@@ -26,7 +26,7 @@ BODY = json.dumps({"data": {"tasks": []}}).encode()
 class _Handler(http.server.BaseHTTPRequestHandler):
     seen: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         type(self).seen.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -41,7 +41,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def _self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lexi-tui test CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))

@@ -17,7 +17,8 @@ import asyncio
 import random
 import ssl
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import httpx
 
@@ -107,7 +108,7 @@ class ChamelioClient:
     def masked_key(self) -> str:
         return mask_key(self._api_key)
 
-    async def __aenter__(self) -> "ChamelioClient":
+    async def __aenter__(self) -> ChamelioClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

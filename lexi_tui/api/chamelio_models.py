@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from lexi_tui.api.models import _OpenEnum, parse_timestamp
@@ -58,7 +59,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _DATE_HINT = "an ISO 8601 date, e.g. 2025-03-31 or 2025-03-31T17:00:00Z"
 
 
-def validate_variable(type: str, value: str, options: Sequence[str] | None = None) -> str | None:  # noqa: A002
+def validate_variable(type: str, value: str, options: Sequence[str] | None = None) -> str | None:
     """Why `value` is not acceptable for a variable of `type`, or None when it is.
 
     number: a numeric string ("1250", "-3.5", "1e6"); boolean: "true" or "false"; date: an
@@ -220,7 +221,7 @@ class Variable:
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
     @classmethod
-    def from_api(cls, data: object) -> "Variable":
+    def from_api(cls, data: object) -> Variable:
         raw: dict[str, Any] = data if isinstance(data, dict) else {"value": data}
         variable_id = _text(raw.get("variable_id", raw.get("id")))
         type_text = _text(raw.get("variable_type", raw.get("type"))).lower() or "text"
@@ -264,7 +265,7 @@ class StepRun:
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
     @classmethod
-    def from_api(cls, data: object) -> "StepRun":
+    def from_api(cls, data: object) -> StepRun:
         raw: dict[str, Any] = data if isinstance(data, dict) else {}
         return cls(
             step_run_id=_text(raw.get("step_run_id")),
@@ -302,7 +303,7 @@ class ChamelioTask:
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
     @classmethod
-    def from_api(cls, data: object, task_id: int | None = None) -> "ChamelioTask":
+    def from_api(cls, data: object, task_id: int | None = None) -> ChamelioTask:
         """Build a task from the `task` object; `task_id` fills in a missing or odd id."""
         raw: dict[str, Any] = data if isinstance(data, dict) else {}
         status_text = _text(raw.get("status")).lower() or "unknown"
@@ -358,7 +359,7 @@ class FileRef:
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
     @classmethod
-    def from_api(cls, data: object) -> "FileRef":
+    def from_api(cls, data: object) -> FileRef:
         raw: dict[str, Any] = data if isinstance(data, dict) else {}
         return cls(
             file_id=_text(raw.get("file_id")),
@@ -384,7 +385,7 @@ class ApprovalDetails:
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
     @classmethod
-    def from_api(cls, data: object, task_id: int | None = None) -> "ApprovalDetails":
+    def from_api(cls, data: object, task_id: int | None = None) -> ApprovalDetails:
         raw: dict[str, Any] = data if isinstance(data, dict) else {}
         parsed_id = _int(raw.get("task_id"))
         step_run = raw.get("step_run")
@@ -409,7 +410,7 @@ class ApprovalResult:
     message: str
 
     @classmethod
-    def from_api(cls, data: object, task_id: int, approved: bool) -> "ApprovalResult":
+    def from_api(cls, data: object, task_id: int, approved: bool) -> ApprovalResult:
         raw = _dict(data)
         parsed_id = _int(raw.get("task_id"))
         answered = raw.get("approved")
@@ -428,7 +429,7 @@ class CancelResult:
     message: str
 
     @classmethod
-    def from_api(cls, data: object, task_id: int) -> "CancelResult":
+    def from_api(cls, data: object, task_id: int) -> CancelResult:
         raw = _dict(data)
         parsed_id = _int(raw.get("task_id"))
         return cls(

@@ -13,8 +13,9 @@ import platform
 import random
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -117,7 +118,7 @@ class LexiClient:
     def masked_key(self) -> str:
         return mask_key(self._api_key)
 
-    async def __aenter__(self) -> "LexiClient":
+    async def __aenter__(self) -> LexiClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -10,7 +10,7 @@ for `--json` output and for the metadata view.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -21,7 +21,7 @@ class _OpenEnum(StrEnum):
     """A StrEnum that accepts values it does not know, as unnamed pseudo-members."""
 
     @classmethod
-    def _missing_(cls, value: object) -> "_OpenEnum | None":
+    def _missing_(cls, value: object) -> _OpenEnum | None:
         if not isinstance(value, str):
             return None
         member = str.__new__(cls, value)
@@ -72,7 +72,7 @@ def parse_timestamp(value: object) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 
@@ -93,7 +93,7 @@ class Task:
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
     @classmethod
-    def from_api(cls, data: object) -> "Task":
+    def from_api(cls, data: object) -> Task:
         """Build a task from one element of `data.tasks`, tolerating any JSON shape.
 
         A missing or wrongly typed field becomes an empty value instead of an error:

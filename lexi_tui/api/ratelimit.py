@@ -9,8 +9,8 @@ across APIs and the docs do not say which Lexi sends.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 _EPOCH_THRESHOLD = 1_000_000_000  # A reset value above this is an absolute timestamp.
 
@@ -26,7 +26,7 @@ class RateLimit:
     observed_at: float
 
     @classmethod
-    def from_headers(cls, headers: Mapping[str, str], now: float | None = None) -> "RateLimit | None":
+    def from_headers(cls, headers: Mapping[str, str], now: float | None = None) -> RateLimit | None:
         """Parse the headers; None when the server sent none of them (limit off)."""
         now = time.time() if now is None else now
         limit = _int(headers.get("x-ratelimit-limit"))

@@ -19,11 +19,11 @@ import sys
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from lexi_tui.core import keystore
 from lexi_tui.api.errors import InvalidKeyError, LexiError, PermissionDeniedError, TransportError
+from lexi_tui.api.text import mask_key
+from lexi_tui.core import keystore
 from lexi_tui.core.config import Profile
 from lexi_tui.core.keystore import KeyringUnavailable
-from lexi_tui.api.text import mask_key
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

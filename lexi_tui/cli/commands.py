@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
 
 COMMANDS = ("tasks", "approve", "dismiss", "chat", "watch")
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_AUTH, EXIT_FAILED = 0, 1, 2, 3, 4
@@ -270,7 +272,7 @@ async def _watch(args: argparse.Namespace, profile: Any) -> int:
                     return EXIT_OK if not failed else EXIT_FAILED if failed == sent else EXIT_PARTIAL
                 try:
                     await asyncio.wait_for(stop.wait(), budget.delay(session.client.rate_limit))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
     return EXIT_OK
 
@@ -286,7 +288,7 @@ def task_table(tasks: Sequence[Any], status: str, width: int = 80) -> list[str]:
     """Lines of a plain-text table of `tasks` (id, type, status, age, description) that fits
     `width` cells. Ids are cut to the shortest prefix that still tells them apart (at least 8
     characters), which `approve` and `dismiss` accept, so descriptions get the room."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if not tasks:
         return [f"No {status} tasks."]
@@ -298,10 +300,10 @@ def task_table(tasks: Sequence[Any], status: str, width: int = 80) -> list[str]:
     type_w = min(16, max(4, *(_cells(str(t.type)) for t in tasks)))
     status_w = min(10, max(6, *(_cells(str(t.status)) for t in tasks)))
     desc_w = max(10, width - id_w - type_w - status_w - 4 - 8)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def row(*cells: str) -> str:
-        parts = [_pad(c, w) for c, w in zip(cells, (id_w, type_w, status_w, 4))]
+        parts = [_pad(c, w) for c, w in zip(cells, (id_w, type_w, status_w, 4), strict=False)]
         return "  ".join(parts + [fit(cells[4], desc_w)]).rstrip()
 
     lines = [row("ID", "TYPE", "STATUS", "AGE", "DESCRIPTION")]
@@ -366,9 +368,9 @@ class _Session:
         self.key_source = "none"
         self.client: Any = None
 
-    async def __aenter__(self) -> "_Session":
-        from lexi_tui.core import keystore
+    async def __aenter__(self) -> _Session:
         from lexi_tui.api.lexi import LexiClient
+        from lexi_tui.core import keystore
 
         found = keystore.lookup_key(self.profile.name)
         self.key_source = found.source
@@ -410,7 +412,7 @@ class _Session:
                 await _announce_wait(wait)
                 try:
                     await asyncio.wait_for((self.stop or asyncio.Event()).wait(), wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             except LexiError as exc:
                 error = exc
@@ -431,7 +433,7 @@ class _Signals:
     def __init__(self, event: Any, hard_second: bool = True) -> None:
         self.event, self.hard_second, self.installed = event, hard_second, []
 
-    def __enter__(self) -> "_Signals":
+    def __enter__(self) -> _Signals:
         import asyncio
         import signal
 

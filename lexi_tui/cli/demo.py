@@ -17,8 +17,8 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from lexi_tui.core.config import DATA_DIR_ENV, Profile
 from lexi_tui.server.options import CHAMELIO_DEMO_KEY, DEMO_KEY, ServerOptions

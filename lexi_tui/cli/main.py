@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from lexi_tui import __version__
 
@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_app(args, config, profile)
 
 
-def run_app(args: argparse.Namespace, config, profile) -> int:  # noqa: ANN001 - config types are lazy
+def run_app(args: argparse.Namespace, config, profile) -> int:
     from lexi_tui.core.rules import RulesError, load_rules
     from lexi_tui.ui.app import AppSettings, LexiApp
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
-from lexi_tui.core import history
 from lexi_tui.api import errors
 from lexi_tui.api.models import Task
+from lexi_tui.core import history
 
 if TYPE_CHECKING:
     from lexi_tui.api.lexi import LexiClient
@@ -118,7 +119,7 @@ class BulkSummary:
 
 
 async def run_bulk(
-    client: "LexiClient",
+    client: LexiClient,
     tasks: Sequence[Task],
     action: str,
     *,
@@ -188,7 +189,7 @@ async def run_bulk(
 
 
 async def _send_one(
-    client: "LexiClient",
+    client: LexiClient,
     task: Task,
     action: str,
     reason: str | None,
@@ -305,7 +306,7 @@ async def _wait(seconds: float, cancel: asyncio.Event, on_wait: WaitCallback | N
     started = loop.time()
     try:
         await asyncio.wait_for(cancel.wait(), timeout=seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     return loop.time() - started
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import platform
 import traceback
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable
 
 from lexi_tui import __version__
 from lexi_tui.api.text import redact
+
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     """Replace every known secret and every key-shaped string with its masked form."""
@@ -32,7 +33,7 @@ def crash_dir() -> Path:
 def write_crash_report(error: BaseException, secrets: Iterable[str] = ()) -> Path:
     """Write a scrubbed report of `error`; returns its path."""
     secrets = list(secrets)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     folder = crash_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"crash-{stamp}.txt"

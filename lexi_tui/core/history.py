@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from lexi_tui.api.text import redact
 
@@ -69,7 +70,7 @@ class HistoryEntry:
         return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, line: str) -> "HistoryEntry | None":
+    def from_json(cls, line: str) -> HistoryEntry | None:
         """Parse one line; None when it is not a usable entry (corrupt, truncated, foreign).
 
         Unknown keys are ignored and missing optional ones read as None, so a log written
@@ -97,7 +98,7 @@ class HistoryEntry:
 
 def now_iso() -> str:
     """The current time as ISO 8601 UTC with milliseconds and a `Z`, as entries record it."""
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from lexi_tui.api.text import clean, mask_key
 
@@ -180,7 +181,7 @@ def _call(action: Callable[[Any], T], timeout: float, what: str, secret: str | N
             import keyring
 
             outcome.append(action(keyring.get_keyring()))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+        except BaseException as exc:
             failure.append(exc)
         finally:
             done.set()

@@ -27,7 +27,7 @@ import re
 from lexi_tui.api import errors
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     """The meaning of an answer; the value is what the history records."""
 
     APPLIED = "ok"

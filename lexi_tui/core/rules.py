@@ -27,10 +27,11 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # Only for annotations: importing lexi_tui.api pulls in httpx.
     from lexi_tui.api.models import Task
@@ -400,7 +401,7 @@ def _duplicates(tasks: list[Task]) -> dict[int, Task]:
         except (TypeError, ValueError):
             continue
         groups.setdefault(key, []).append(position)
-    never = datetime.max.replace(tzinfo=timezone.utc)
+    never = datetime.max.replace(tzinfo=UTC)
 
     def age(position: int) -> tuple[datetime, int, str]:
         task = tasks[position]

@@ -143,7 +143,7 @@ def _locked(path: Path) -> Iterator[Path]:
     """Hold the exclusive lock of `path` (creating its folder), waiting up to LOCK_TIMEOUT."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle = open(path.with_name(path.name + ".lock"), "a+b")  # noqa: SIM115 - closed below
+        handle = open(path.with_name(path.name + ".lock"), "a+b")
     except OSError as exc:
         raise WatchListError(f"cannot open the watch list at {path}: {exc.strerror or exc}") from exc
     try:
@@ -165,7 +165,7 @@ def _locked(path: Path) -> Iterator[Path]:
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
-    def _try_lock(handle) -> bool:  # noqa: ANN001
+    def _try_lock(handle) -> bool:
         handle.seek(0)
         try:
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
@@ -173,7 +173,7 @@ if os.name == "nt":  # pragma: no cover - exercised on Windows only
             return False
         return True
 
-    def _unlock(handle) -> None:  # noqa: ANN001
+    def _unlock(handle) -> None:
         handle.seek(0)
         with contextlib.suppress(OSError):
             msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
@@ -181,12 +181,12 @@ if os.name == "nt":  # pragma: no cover - exercised on Windows only
 else:
     import fcntl
 
-    def _try_lock(handle) -> bool:  # noqa: ANN001
+    def _try_lock(handle) -> bool:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
         return True
 
-    def _unlock(handle) -> None:  # noqa: ANN001
+    def _unlock(handle) -> None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

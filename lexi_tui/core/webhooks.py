@@ -27,13 +27,11 @@ import hashlib
 import hmac
 import json
 import math
-import os
 import socket
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from lexi_tui.api.text import clean
@@ -96,7 +94,7 @@ def parse_event_time(value: object) -> float | None:
         except ValueError:
             return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -262,7 +260,7 @@ def build_receiver(secret: bytes, *, profile: str | None = None, on_task: TaskCa
             return answer(200, "", action="ignored")
         try:
             added = await add(task_id, envelope)
-        except Exception as exc:  # noqa: BLE001 - the sender must retry; its retry must get through
+        except Exception as exc:
             replay.forget(event_id)
             say(f"could not add task {task_id} to the watch list: {clean(str(exc), multiline=False)[:200]}")
             return answer(503, "Could not record the task; retry later")
@@ -323,7 +321,7 @@ class Listener:
         self._thread.join(5.0)
         self._sock.close()
 
-    def __enter__(self) -> "Listener":
+    def __enter__(self) -> Listener:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -8,8 +8,8 @@ variable, how a key is checked) is in `PROVIDERS`, looked up by the profile's `p
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from lexi_tui.providers.base import Capabilities, Provider
 from lexi_tui.providers.lexi import LexiProvider

@@ -188,7 +188,7 @@ class ChamelioProvider(ClientBacked):
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        self._snapshot = {task_id: task for task_id, task in zip(ids, results)}  # type: ignore[misc]
+        self._snapshot = {task_id: task for task_id, task in zip(ids, results, strict=True)}  # type: ignore[misc]
         self._fetched_at = time.monotonic()
 
     def invalidate(self) -> None:

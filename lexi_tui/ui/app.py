@@ -8,9 +8,10 @@ hang), else the login screen. A 401 at any point brings the login screen back.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from textual import work
@@ -18,15 +19,15 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
+from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.core.budget import RefreshBudget
 from lexi_tui.core.journal import HeldJournal
 from lexi_tui.providers import Provider, create_provider
-from lexi_tui.ui.screens.help_screen import HelpScreen
 from lexi_tui.ui.dialogs.quit_dialog import QuitDialog
-from lexi_tui.ui.screens.login_screen import LoginScreen
 from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.screens.help_screen import HelpScreen
+from lexi_tui.ui.screens.login_screen import LoginScreen
 from lexi_tui.ui.widgets.status_bar import StatusBar
 from lexi_tui.ui.widgets.task_table import TaskTable
 
@@ -150,7 +151,6 @@ class LexiApp(App[None]):
     @work(exclusive=True, group="key")
     async def _resolve_key(self) -> None:
         from lexi_tui.core.keystore import lookup_key
-
         from lexi_tui.providers import info
 
         env_var = info(self.settings.provider).env_var  # LEXI_API_KEY or CHAMELIO_API_KEY

@@ -16,13 +16,13 @@ from textual.widgets import Input, OptionList, Static
 from lexi_tui.core import history, watchlist
 from lexi_tui.core.config import Profile
 from lexi_tui.server import RunningServer, start_server
-from lexi_tui.ui.dialogs.add_task_dialog import AddTaskDialog
 from lexi_tui.ui.app import AppSettings, LexiApp
+from lexi_tui.ui.dialogs.add_task_dialog import AddTaskDialog
 from lexi_tui.ui.dialogs.approve_dialog import ApproveDialog
 from lexi_tui.ui.dialogs.confirm_dialog import ConfirmDialog
 from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
-from lexi_tui.ui.screens.help_screen import HelpScreen
 from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.screens.help_screen import HelpScreen
 from lexi_tui.ui.screens.profile_picker import ProfilePicker
 
 from .chamelio_support import KEY, admin_get, admin_post, base_url, new_task, service_options

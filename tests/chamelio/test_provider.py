@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lexi_tui.core import watchlist
-from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.errors import InvalidKeyError
+from lexi_tui.api.lexi import ResponseInfo
+from lexi_tui.core import watchlist
 from lexi_tui.core.config import ConfigError, data_dir, load_config
 from lexi_tui.providers import create_provider, info
 from lexi_tui.providers.chamelio import ChamelioProvider, check_key
@@ -171,8 +171,8 @@ def test_login_command_checks_a_chamelio_key_with_chamelio(service: RunningServe
 
 
 def test_a_crash_report_written_during_the_demo_is_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lexi_tui.core.crash import write_crash_report
     from lexi_tui.cli.demo import keep_crash_reports, temporary_data_dir
+    from lexi_tui.core.crash import write_crash_report
 
     kept = data_dir() / "crashes"
     with temporary_data_dir() as folder:

@@ -15,7 +15,6 @@ from lexi_tui.server.cli import add_arguments, banner, options_from_args
 from lexi_tui.server.options import CHAMELIO_DEMO_KEY, ServerOptions
 
 from .chamelio_support import (
-    KEY,
     SECRET,
     Recorder,
     admin_get,

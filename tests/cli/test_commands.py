@@ -12,20 +12,20 @@ import unicodedata
 from pathlib import Path
 
 from cli_support import (  # noqa: F401 - fixtures
-    admin_stats,
-    start,
     KEY,
     OTHER_KEY,
     PENDING,
     RULES_TOML,
     SCRIPT,
     TASKS,
+    admin_stats,
     admin_task,
     history_file,
     home,
     read_history,
     run_cli,
     server,
+    start,
     task_id,
     unused_port,
     writes_sent,

@@ -12,14 +12,15 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ui"))
 
-from ui_support import (  # noqa: E402  (after the sys.path line on purpose)
+from ui_support import (
     FIXTURE_TASKS,
     KEY,
     PENDING_IDS,
@@ -30,8 +31,8 @@ from ui_support import (  # noqa: E402  (after the sys.path line on purpose)
     wait_for,
 )
 
-from lexi_tui.server.runner import RunningServer  # noqa: E402
-from lexi_tui.ui.main.screen import MainScreen  # noqa: E402
+from lexi_tui.server.runner import RunningServer
+from lexi_tui.ui.main.screen import MainScreen
 
 __all__ = [
     "FIXTURE_TASKS", "KEY", "PENDING_IDS", "admin_task", "make_app", "make_service", "restart", "wait_for",
@@ -233,7 +234,7 @@ class LossyProxy:
         self._loop.call_soon_threadsafe(shutdown)
         self._thread.join(5)
 
-    def __enter__(self) -> "LossyProxy":
+    def __enter__(self) -> LossyProxy:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

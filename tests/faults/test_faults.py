@@ -13,16 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from pathlib import Path
-
-import pytest
-from textual.widgets import Input, Static
-
-from lexi_tui.ui.widgets.chat_panel import ChatPanel, TaskCard
-from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
-from lexi_tui.ui.main.screen import MainScreen
-from lexi_tui.ui.widgets.status_bar import StatusBar
 
 from fault_support import (
     APPROVE,
@@ -46,6 +37,12 @@ from fault_support import (
     stop_in_background,
     wait_for,
 )
+from textual.widgets import Input, Static
+
+from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
+from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.widgets.chat_panel import ChatPanel, TaskCard
+from lexi_tui.ui.widgets.status_bar import StatusBar
 
 SIZE = (120, 36)
 FIRST, CAMPAIGN, THIRD = PENDING_IDS[0], PENDING_IDS[1], PENDING_IDS[2]

@@ -24,13 +24,6 @@ import time
 
 import httpx
 import pytest
-
-from lexi_tui.core.budget import RefreshBudget
-from lexi_tui.ui.dialogs.confirm_dialog import ConfirmDialog
-from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
-from lexi_tui.ui.main.screen import MainScreen
-from lexi_tui.ui.widgets.status_bar import StatusBar
-
 from fault_support import (
     APPROVE,
     DISMISS,
@@ -44,6 +37,11 @@ from fault_support import (
     stats,
     wait_for,
 )
+
+from lexi_tui.core.budget import RefreshBudget
+from lexi_tui.ui.dialogs.confirm_dialog import ConfirmDialog
+from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
+from lexi_tui.ui.widgets.status_bar import StatusBar
 
 pytestmark = pytest.mark.slow
 

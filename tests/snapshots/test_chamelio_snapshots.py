@@ -8,15 +8,16 @@ the report, then `pytest tests/snapshots/test_chamelio_snapshots.py --snapshot-u
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from textual.widgets import Input, Static
 
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
-from tools.screenshots import chamelio_shots
 from lexi_tui.ui.dialogs.approve_dialog import ApproveDialog
+from tools.screenshots import chamelio_shots
 from tools.screenshots.screenshots import FIXED_NOW, routed_to, settle
 
 WIDE = (120, 36)

@@ -24,10 +24,10 @@ from textual.widgets import DataTable, Log
 
 from lexi_tui.core.rules import parse_rules
 from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
-from lexi_tui.ui.screens.history_screen import HistoryScreen
 from lexi_tui.ui.main.rules import DryRunScreen
-from tools.screenshots.screenshots import FIXED_NOW, loaded, settle, wait_until
+from lexi_tui.ui.screens.history_screen import HistoryScreen
 from lexi_tui.ui.widgets.status_bar import StatusBar
+from tools.screenshots.screenshots import FIXED_NOW, loaded, settle, wait_until
 
 WIDE = (120, 36)
 FIXTURE_TASKS: list[dict[str, Any]] = json.loads(

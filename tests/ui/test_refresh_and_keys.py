@@ -6,8 +6,8 @@ import httpx
 from textual.command import CommandPalette
 from ui_support import KEY, PENDING_IDS, admin_task, make_app, wait_for
 
-from lexi_tui.ui.screens.help_screen import HelpScreen
 from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.screens.help_screen import HelpScreen
 
 
 def dismiss_elsewhere(service, task_id: str) -> None:

@@ -8,9 +8,9 @@ from ui_support import PENDING_IDS, admin_task, make_app, make_service, wait_for
 
 from lexi_tui.core.history import read
 from lexi_tui.core.rules import parse_rules
-from lexi_tui.ui.screens.history_screen import HistoryScreen
-from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.main.rules import DryRunScreen
+from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.screens.history_screen import HistoryScreen
 from lexi_tui.ui.widgets.status_bar import StatusBar
 
 RULES = parse_rules([

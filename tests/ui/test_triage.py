@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from textual.widgets import Input, Tabs
+from ui_support import PENDING_IDS, admin_task, make_app, make_service, restart, wait_for
 
-from lexi_tui.ui.widgets.chat_panel import ChatPanel, TaskCard
 from lexi_tui.ui.dialogs.confirm_dialog import ConfirmDialog
 from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
 from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.ui.widgets.chat_panel import ChatPanel, TaskCard
 from lexi_tui.ui.widgets.status_bar import StatusBar
-
-from ui_support import PENDING_IDS, admin_task, make_app, make_service, restart, wait_for
 
 
 def main(app) -> MainScreen:

@@ -7,10 +7,10 @@ import json
 import httpx
 from ui_support import KEY, PENDING_IDS, admin_task, make_app, wait_for
 
-from lexi_tui.core.journal import HeldAction, HeldJournal
 from lexi_tui.core.history import read
-from lexi_tui.ui.main.screen import MainScreen
+from lexi_tui.core.journal import HeldAction, HeldJournal
 from lexi_tui.ui.dialogs.quit_dialog import QuitDialog
+from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.widgets.status_bar import StatusBar
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import types
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from lexi_tui.server.runner import RunningServer
 

@@ -16,10 +16,11 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, Sequence
+from typing import Any
 
 import httpx
 
@@ -31,7 +32,7 @@ from lexi_tui.ui import clock
 from tools.screenshots import chamelio_shots, triage_shots
 
 #: "Now" in every screenshot: ages ("20m") and times are computed from it.
-FIXED_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 #: The key the local service accepts here; it only ever reaches the local service.
 SCREENSHOT_KEY = "wbk_screenshots_0000000000000000"

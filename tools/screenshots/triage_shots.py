@@ -12,8 +12,9 @@ import contextlib
 import itertools
 import time
 import types
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 
 @contextlib.contextmanager

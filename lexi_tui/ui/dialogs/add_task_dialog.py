@@ -8,7 +8,8 @@ typed text stays, so Enter tries again.
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work

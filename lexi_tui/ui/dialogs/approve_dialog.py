@@ -10,7 +10,8 @@ stays, so Enter tries again. A second Enter while a request is out sends nothing
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work

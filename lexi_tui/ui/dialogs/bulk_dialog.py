@@ -22,8 +22,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, ProgressBar, Static
 
 from lexi_tui.api.models import Task
-from lexi_tui.core.bulk import ALREADY_HANDLED, BulkSummary, run_bulk
 from lexi_tui.api.text import clean
+from lexi_tui.core.bulk import ALREADY_HANDLED, BulkSummary, run_bulk
 
 SHOWN_DESCRIPTION = 50
 

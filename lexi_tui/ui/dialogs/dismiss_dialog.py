@@ -7,7 +7,8 @@ so Enter tries again (never lose the user's intent).
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work

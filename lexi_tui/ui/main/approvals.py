@@ -36,7 +36,7 @@ EXTRAS_DELAY = 0.3
 class ApprovalActions:
     """The comment/variables/cancel/add half of the main screen."""
 
-    def check_approval_action(self: "MainScreen", action: str) -> bool | None:
+    def check_approval_action(self: MainScreen, action: str) -> bool | None:
         """Footer state of this mixin's actions: hidden without the capability, greyed without a task."""
         caps = self.capabilities
         if action == "add_task":
@@ -52,7 +52,7 @@ class ApprovalActions:
             return True if task is not None and task.status in OPEN_STATUSES and task.id not in self.inflight else None
         return True
 
-    def relabel(self: "MainScreen", binding: Binding) -> Binding:
+    def relabel(self: MainScreen, binding: Binding) -> Binding:
         """`binding` as this provider says it: the dismiss key is "Reject" for Chamelio."""
         label = self.capabilities.dismiss_label
         if binding.id != "task.dismiss" or label == "Dismiss":
@@ -60,7 +60,7 @@ class ApprovalActions:
         return dataclasses.replace(binding, description=label,
                                    tooltip=f"{label} the task, with a comment (a preset or your own)")
 
-    def relabel_bindings(self: "MainScreen") -> None:
+    def relabel_bindings(self: MainScreen) -> None:
         """The footer says the provider's word for dismissing ("Reject" for Chamelio)."""
         if self.capabilities.dismiss_label == "Dismiss":
             return
@@ -70,7 +70,7 @@ class ApprovalActions:
 
     # -- approve with a form ---------------------------------------------------------------
 
-    def approve(self: "MainScreen", task: Task) -> None:
+    def approve(self: MainScreen, task: Task) -> None:
         """With comments or variables, approve through the form; otherwise as before."""
         caps = self.capabilities
         if not (caps.comments or caps.variables):
@@ -92,7 +92,7 @@ class ApprovalActions:
 
         self.app.push_screen(ApproveDialog(task, send, load))
 
-    async def _send_approval(self: "MainScreen", task: Task, comment: str | None,
+    async def _send_approval(self: MainScreen, task: Task, comment: str | None,
                              variables: list[dict[str, str]]) -> None:
         """Send from the dialog; a retryable failure propagates so the dialog keeps the text."""
         if task.id in self.inflight:
@@ -128,7 +128,7 @@ class ApprovalActions:
         self.notify(Text(summary(task)).plain, title="Approved" + (" with comment" if comment else ""),
                     timeout=4, markup=False)
 
-    def _decided(self: "MainScreen", task: Task, verb: str, note: str | None) -> None:
+    def _decided(self: MainScreen, task: Task, verb: str, note: str | None) -> None:
         """The server accepted the decision: the task leaves the queue."""
         self.table.mark_busy(task.id, None)
         self.table.mark_error(task.id, None)
@@ -137,7 +137,7 @@ class ApprovalActions:
             if any(t.id == task.id for t in tasks):
                 self._store(view, [t for t in tasks if t.id != task.id])
 
-    async def _explain_moved_on(self: "MainScreen", task: Task, verb: str, error: LexiError) -> None:
+    async def _explain_moved_on(self: MainScreen, task: Task, verb: str, error: LexiError) -> None:
         """After a 409/404: read the task again and say where it is now, then refresh."""
         provider = self.app.provider  # type: ignore[attr-defined]
         where = ""
@@ -164,7 +164,7 @@ class ApprovalActions:
 
     # -- cancel ----------------------------------------------------------------------------
 
-    def action_cancel_task(self: "MainScreen") -> None:
+    def action_cancel_task(self: MainScreen) -> None:
         task = self.table.current
         if task is None or not self.capabilities.cancel:
             return
@@ -182,7 +182,7 @@ class ApprovalActions:
         self.app.push_screen(ConfirmDialog("Cancel this task?", body, yes_label="Cancel task"), answered)
 
     @work(group="actions")
-    async def _cancel_worker(self: "MainScreen", task: Task) -> None:
+    async def _cancel_worker(self: MainScreen, task: Task) -> None:
         provider = self.app.provider  # type: ignore[attr-defined]
         self.table.mark_busy(task.id, "cancelling…")
         try:
@@ -207,7 +207,7 @@ class ApprovalActions:
 
     # -- add by reference --------------------------------------------------------------------
 
-    def action_add_task(self: "MainScreen") -> None:
+    def action_add_task(self: MainScreen) -> None:
         if not self.capabilities.add_by_reference:
             return
         provider = self.app.provider  # type: ignore[attr-defined]
@@ -230,7 +230,7 @@ class ApprovalActions:
 
         self.app.push_screen(AddTaskDialog(provider.add_task), added)
 
-    def action_forget_task(self: "MainScreen") -> None:
+    def action_forget_task(self: MainScreen) -> None:
         """Stop watching the task under the cursor (local only: nothing is sent)."""
         task = self.table.current
         if task is None or not self.capabilities.add_by_reference or task.id in self.inflight:
@@ -238,7 +238,7 @@ class ApprovalActions:
         self._forget_worker(task)
 
     @work(group="watch")
-    async def _forget_worker(self: "MainScreen", task: Task) -> None:
+    async def _forget_worker(self: MainScreen, task: Task) -> None:
         from lexi_tui.core.watchlist import WatchListError
 
         provider = self.app.provider  # type: ignore[attr-defined]
@@ -255,7 +255,7 @@ class ApprovalActions:
 
     # -- files of the task under the cursor -----------------------------------------------------
 
-    def load_extras(self: "MainScreen", task: Task | None) -> None:
+    def load_extras(self: MainScreen, task: Task | None) -> None:
         """Read the files of a task awaiting approval (after the cursor rests on it)."""
         if task is None or not self.capabilities.variables or task.status != TaskStatus.PENDING:
             return
@@ -264,7 +264,7 @@ class ApprovalActions:
         self._extras_worker(task)
 
     @work(exclusive=True, group="extras")
-    async def _extras_worker(self: "MainScreen", task: Task) -> None:
+    async def _extras_worker(self: MainScreen, task: Task) -> None:
         await asyncio.sleep(EXTRAS_DELAY)
         provider = self.app.provider  # type: ignore[attr-defined]
         try:

@@ -19,8 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Log, Static
 
 from lexi_tui.api.models import Task
-from lexi_tui.core.rules import Decision, Rule, evaluate
 from lexi_tui.api.text import clean
+from lexi_tui.core.rules import Decision, Rule, evaluate
 
 if TYPE_CHECKING:
     from lexi_tui.ui.main.screen import MainScreen
@@ -63,11 +63,11 @@ class RuleActions:
     rules: list[Rule]
     rules_paused: bool
 
-    def rules_log(self: "MainScreen", line: str) -> None:
+    def rules_log(self: MainScreen, line: str) -> None:
         log = self.query_one("#rules-log", Log)
         log.write_line(clean(line, multiline=False))
 
-    def apply_rules(self: "MainScreen", pending: list[Task]) -> None:
+    def apply_rules(self: MainScreen, pending: list[Task]) -> None:
         """Called after each refresh of the queue: act on what the rules match."""
         if not self.rules or self.rules_paused:
             return
@@ -84,7 +84,7 @@ class RuleActions:
         self._run_rules(decisions, _cancel_event(self))
 
     @work(group="rules")
-    async def _run_rules(self: "MainScreen", decisions: list[Decision], cancel: asyncio.Event) -> None:
+    async def _run_rules(self: MainScreen, decisions: list[Decision], cancel: asyncio.Event) -> None:
         """Send the decisions one by one; pausing the rules (`cancel`) stops what is not sent."""
         from lexi_tui.core.bulk import run_bulk
 
@@ -136,7 +136,7 @@ class RuleActions:
         queue = self.views[0]
         self._store(queue, [t for t in self.lists.get(queue, []) if t.id not in done])
 
-    def action_toggle_rules(self: "MainScreen") -> None:
+    def action_toggle_rules(self: MainScreen) -> None:
         from lexi_tui.ui.widgets.status_bar import StatusBar
 
         if not self.rules:
@@ -151,7 +151,7 @@ class RuleActions:
         if not self.rules_paused:
             self.apply_rules(self.lists.get(self.views[0], []))
 
-    def action_rules_dry_run(self: "MainScreen") -> None:
+    def action_rules_dry_run(self: MainScreen) -> None:
         pending = [t for t in self.lists.get(self.views[0], []) if t.id not in self.inflight]
         decisions = evaluate(self.rules, pending) if self.rules else []
         self.app.push_screen(DryRunScreen(decisions, self.rules, len(pending)))
@@ -162,7 +162,7 @@ def _attempts(screen: object) -> dict[str, int]:
     found = getattr(screen, "_rule_attempts", None)
     if found is None:
         found = {}
-        setattr(screen, "_rule_attempts", found)
+        screen._rule_attempts = found
     return found
 
 
@@ -171,7 +171,7 @@ def _cancel_event(screen: object) -> asyncio.Event:
     found = getattr(screen, "_rules_cancel", None)
     if found is None:
         found = asyncio.Event()
-        setattr(screen, "_rules_cancel", found)
+        screen._rules_cancel = found
     return found
 
 

@@ -23,16 +23,16 @@ from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError, Tr
 from lexi_tui.api.models import Task, TaskStatus
 from lexi_tui.core.budget import RefreshBudget
 from lexi_tui.core.journal import HeldJournal
-from lexi_tui.providers.base import Capabilities
 from lexi_tui.core.rules import Rule
+from lexi_tui.providers.base import Capabilities
 from lexi_tui.ui.main.approvals import ApprovalActions
+from lexi_tui.ui.main.rules import RuleActions, rules_log_widget
+from lexi_tui.ui.main.triage import TriageActions, summary
 from lexi_tui.ui.widgets.chat_panel import ChatPanel
 from lexi_tui.ui.widgets.detail_pane import TaskDetail
 from lexi_tui.ui.widgets.footer import QuietFooter
 from lexi_tui.ui.widgets.status_bar import StatusBar
 from lexi_tui.ui.widgets.task_table import TaskTable
-from lexi_tui.ui.main.rules import RuleActions, rules_log_widget
-from lexi_tui.ui.main.triage import TriageActions, summary
 
 
 def result_summary(task: Task) -> str:

@@ -55,14 +55,14 @@ class TriageActions:
     last_reasons: dict[str, str | None]
     """Task id -> the reason of a dismissal that failed after its undo window: offered again."""
 
-    def word_for(self: "MainScreen", verb: str) -> str:
+    def word_for(self: MainScreen, verb: str) -> str:
         """The verb as the user reads it: the provider's word for dismissing ("reject" for
         Chamelio). The audit log keeps the action's own value (`approve`/`dismiss`)."""
         return self.capabilities.dismiss_label.lower() if verb == "dismiss" else verb
 
     # -- entry points --------------------------------------------------------------------
 
-    def action_approve(self: "MainScreen") -> None:
+    def action_approve(self: MainScreen) -> None:
         """With marks, approve every marked task (one confirmation); else the one under the cursor."""
         if self.table.marked:
             self._bulk("approve", None)
@@ -71,7 +71,7 @@ class TriageActions:
         if task is not None:
             self.approve(task)
 
-    def action_dismiss_task(self: "MainScreen") -> None:
+    def action_dismiss_task(self: MainScreen) -> None:
         if self.table.marked:
             self._bulk_dismiss()
             return
@@ -81,7 +81,7 @@ class TriageActions:
 
     # -- bulk ----------------------------------------------------------------------------
 
-    def _bulk_dismiss(self: "MainScreen") -> None:
+    def _bulk_dismiss(self: MainScreen) -> None:
         """Choose one reason for all marked tasks, then confirm and run."""
         marked = self.table.marked_tasks()
         stand_in = Task.from_api({"id": "", "type": "bulk", "status": "pending", "description": f"{len(marked)} marked tasks"})
@@ -96,7 +96,7 @@ class TriageActions:
         caps = self.capabilities
         self.app.push_screen(DismissDialog(stand_in, choose, reasons=caps.reasons, verb=caps.dismiss_label), chosen)
 
-    def _bulk(self: "MainScreen", action: str, reason: str | None) -> None:
+    def _bulk(self: MainScreen, action: str, reason: str | None) -> None:
         tasks = [task for task in self.table.marked_tasks() if task.id not in self.inflight]
         if not tasks:
             return
@@ -104,7 +104,7 @@ class TriageActions:
         for task in tasks:
             self.inflight[task.id] = action
 
-        def finished(result: "BulkSummary | None") -> None:
+        def finished(result: BulkSummary | None) -> None:
             for task in tasks:
                 self.inflight.pop(task.id, None)
             if result is None:
@@ -124,7 +124,7 @@ class TriageActions:
 
         self.app.push_screen(BulkDialog(tasks, action, reason=reason, label=label, profile=profile), finished)
 
-    def approve(self: "MainScreen", task: Task) -> None:
+    def approve(self: MainScreen, task: Task) -> None:
         """Approve `task`: confirm first for risky types, then hold or send."""
         if task.id in self.inflight:
             self.notify("An action for this task is already on its way.", timeout=2)
@@ -146,7 +146,7 @@ class TriageActions:
             return
         self._start(task, "approve", None)
 
-    def dismiss_with_dialog(self: "MainScreen", task: Task) -> None:
+    def dismiss_with_dialog(self: MainScreen, task: Task) -> None:
         if task.id in self.inflight:
             self.notify("An action for this task is already on its way.", timeout=2)
             return
@@ -166,7 +166,7 @@ class TriageActions:
 
     # -- holding and undo ----------------------------------------------------------------
 
-    def _start(self: "MainScreen", task: Task, verb: str, reason: str | None) -> None:
+    def _start(self: MainScreen, task: Task, verb: str, reason: str | None) -> None:
         if task.id in self.inflight:
             return
         self.inflight[task.id] = verb
@@ -189,7 +189,7 @@ class TriageActions:
             )
         self.refresh_bindings()
 
-    def _quiet_otherwise(self: "MainScreen", task: Task) -> bool:
+    def _quiet_otherwise(self: MainScreen, task: Task) -> bool:
         """Nothing but `task` is held or in flight. In a burst of key presses the rows and the
         status bar's "N to send" already say what is happening; a toast per key would pile up
         (hundreds while clearing a queue, each one re-laid out: the longest stalls measured)."""
@@ -197,7 +197,7 @@ class TriageActions:
             action.task_id == task.id for action in self.journal.actions
         )
 
-    def action_undo(self: "MainScreen") -> None:
+    def action_undo(self: MainScreen) -> None:
         """Take back the most recent held action; the task is selected again."""
         actions = self.journal.actions
         if not actions:
@@ -217,7 +217,7 @@ class TriageActions:
         self.notify(Text(action.description).plain, title=f"Undone: not {_past(self.word_for(action.verb))}", timeout=3, markup=False)
         self.refresh_bindings()
 
-    def _release(self: "MainScreen", action_id: str) -> None:
+    def _release(self: MainScreen, action_id: str) -> None:
         """The undo window closed: send the action (unless it was undone)."""
         self._hold_timers.pop(action_id, None)
         action = self.journal.release(action_id)
@@ -232,7 +232,7 @@ class TriageActions:
             return
         self._send(task, action.verb, action.reason)
 
-    def release_all(self: "MainScreen") -> None:
+    def release_all(self: MainScreen) -> None:
         """Send every held action now (quitting with "send now")."""
         for action in self.journal.actions:
             timer = self._hold_timers.pop(action.action_id, None)
@@ -240,7 +240,7 @@ class TriageActions:
                 timer.stop()
             self._release(action.action_id)
 
-    def drop_all(self: "MainScreen") -> list[HeldAction]:
+    def drop_all(self: MainScreen) -> list[HeldAction]:
         """Forget every held action (quitting with "drop"): none of them is sent."""
         dropped = self.journal.actions
         for action in dropped:
@@ -252,18 +252,18 @@ class TriageActions:
         self._show_held()
         return dropped
 
-    def _show_held(self: "MainScreen") -> None:
+    def _show_held(self: MainScreen) -> None:
         from lexi_tui.ui.widgets.status_bar import StatusBar
 
         self.query_one(StatusBar).held = len(self.journal.actions)
 
-    async def wait_for_actions(self: "MainScreen", timeout: float = 10.0) -> None:
+    async def wait_for_actions(self: MainScreen, timeout: float = 10.0) -> None:
         """Wait until nothing is in flight (used before quitting after "send now")."""
         deadline = asyncio.get_running_loop().time() + timeout
         while self.inflight and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
 
-    def _advance_from(self: "MainScreen", task: Task) -> None:
+    def _advance_from(self: MainScreen, task: Task) -> None:
         """Auto-advance: the cursor moves on to the next task with nothing in flight."""
         if self.table.current is not None and self.table.current.id == task.id:
             following = self.table.next_index_after(task.id, skip=set(self.inflight))
@@ -273,7 +273,7 @@ class TriageActions:
                 if landed is not None:
                     self._advanced_to[task.id] = (landed.id, self.table.user_moves)
 
-    def _return_to(self: "MainScreen", task: Task) -> bool:
+    def _return_to(self: MainScreen, task: Task) -> bool:
         """Put the cursor back on a task whose action failed, unless the user has moved on
         since auto-advance (then moving it would hijack their next key). True if it is there."""
         advanced = self._advanced_to.pop(task.id, None)
@@ -286,14 +286,14 @@ class TriageActions:
 
     # -- sending -----------------------------------------------------------------------
 
-    def _send(self: "MainScreen", task: Task, verb: str, reason: str | None) -> None:
+    def _send(self: MainScreen, task: Task, verb: str, reason: str | None) -> None:
         if verb == "approve":
             self._approve_worker(task)
         else:
             self._dismiss_worker(task, reason)
 
     @work(group="actions")
-    async def _approve_worker(self: "MainScreen", task: Task) -> None:
+    async def _approve_worker(self: MainScreen, task: Task) -> None:
         provider = self.app.provider  # type: ignore[attr-defined]
         self.table.mark_busy(task.id, "approving…")
         try:
@@ -312,10 +312,10 @@ class TriageActions:
             self.refresh_bindings()
 
     @work(group="actions")
-    async def _dismiss_worker(self: "MainScreen", task: Task, reason: str | None) -> None:
+    async def _dismiss_worker(self: MainScreen, task: Task, reason: str | None) -> None:
         await self._send_dismiss(task, reason, raise_errors=False)
 
-    async def _send_dismiss(self: "MainScreen", task: Task, reason: str | None, *, raise_errors: bool) -> None:
+    async def _send_dismiss(self: MainScreen, task: Task, reason: str | None, *, raise_errors: bool) -> None:
         """Send a dismissal. With `raise_errors` (no undo window: the dialog is still open)
         a retryable failure propagates so the dialog shows it and keeps the text."""
         provider = self.app.provider  # type: ignore[attr-defined]
@@ -341,14 +341,14 @@ class TriageActions:
             self.inflight.pop(task.id, None)
             self.refresh_bindings()
 
-    def _dismissed(self: "MainScreen", task: Task, reason: str | None, note: str = "") -> None:
+    def _dismissed(self: MainScreen, task: Task, reason: str | None, note: str = "") -> None:
         self.last_reasons.pop(task.id, None)
         self._action_succeeded(task, "dismiss", reason)
         if note or self._quiet_otherwise(task):
             title = f"{_past(self.word_for('dismiss')).title()} ({reason or 'no reason'})"
             self.notify(note + summary(task), title=title, timeout=4, markup=False)
 
-    def _ensure_following(self: "MainScreen") -> None:
+    def _ensure_following(self: MainScreen) -> None:
         """Make sure a refresh comes soon enough to see an executing task finish."""
         if not self.refreshing and self.budget.enabled:
             provider = self.app.provider  # type: ignore[attr-defined]
@@ -356,7 +356,7 @@ class TriageActions:
 
     # -- outcomes ------------------------------------------------------------------------
 
-    def _record(self: "MainScreen", task: Task, verb: str, reason: str | None, outcome: str, error: LexiError | None = None, source: str = "manual") -> None:
+    def _record(self: MainScreen, task: Task, verb: str, reason: str | None, outcome: str, error: LexiError | None = None, source: str = "manual") -> None:
         """Append the action to the audit log; a full disk must not stop triage."""
         from lexi_tui.core.history import HistoryEntry, append, now_iso
 
@@ -379,7 +379,7 @@ class TriageActions:
         except OSError as problem:
             self.notify(f"Could not write the audit log: {problem}", severity="warning", markup=False)
 
-    def _action_succeeded(self: "MainScreen", task: Task, verb: str, reason: str | None) -> None:
+    def _action_succeeded(self: MainScreen, task: Task, verb: str, reason: str | None) -> None:
         self._advanced_to.pop(task.id, None)
         self.table.mark_busy(task.id, None)
         self.table.mark_error(task.id, None)
@@ -390,7 +390,7 @@ class TriageActions:
         if card is not None:
             card.set_state(f"{verb}d" if verb == "approve" else f"{self.capabilities.dismiss_label.lower()}ed")
 
-    async def _action_failed(self: "MainScreen", task: Task, verb: str, reason: str | None, error: LexiError) -> None:
+    async def _action_failed(self: MainScreen, task: Task, verb: str, reason: str | None, error: LexiError) -> None:
         self.table.mark_busy(task.id, None)
         word = self.word_for(verb)  # What the user reads; `verb` is what the audit log records.
         if isinstance(error, ALREADY_HANDLED):
@@ -422,7 +422,7 @@ class TriageActions:
         retry = "press the key again to retry" if self._return_to(task) else "select it and press the key again to retry"
         self.app.handle_api_error(error, title=f"Could not {word}; {retry}")  # type: ignore[attr-defined]
 
-    async def _applied_anyway(self: "MainScreen", task: Task) -> bool:
+    async def _applied_anyway(self: MainScreen, task: Task) -> bool:
         """After an ambiguous failure, re-read before deciding: never send twice."""
         provider = self.app.provider  # type: ignore[attr-defined]
         try:

@@ -18,8 +18,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
-from lexi_tui.core.history import HistoryEntry, filter_entries, read
 from lexi_tui.api.text import clean
+from lexi_tui.core.history import HistoryEntry, filter_entries, read
 
 MAX_ENTRIES = 5_000
 LEADING = (("Time", 19), ("Action", 7), ("Outcome", 15))

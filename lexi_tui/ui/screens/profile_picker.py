@@ -66,7 +66,7 @@ class ProfilePicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def open_profile_picker(app: "LexiApp") -> None:
+def open_profile_picker(app: LexiApp) -> None:
     """Show the picker (when there is anything to pick), then switch."""
     if len(app.settings.profiles) < 2:
         app.notify("There is only one profile. Add [profiles.NAME] tables to the config to switch.",
@@ -87,7 +87,7 @@ def open_profile_picker(app: "LexiApp") -> None:
     app.push_screen(ProfilePicker(app.settings.profiles, app.settings.profile), chosen)
 
 
-def switch_profile(app: "LexiApp", name: str) -> bool:
+def switch_profile(app: LexiApp, name: str) -> bool:
     """Leave the current profile for `name`; False (with a note) when it must wait."""
     from lexi_tui.ui.main.screen import MainScreen
 

@@ -6,15 +6,15 @@ where nothing changed (a Rich table per refresh would cost more than the list).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from lexi_tui.ui import clock
 from lexi_tui.api.models import Task
+from lexi_tui.ui import clock
 from lexi_tui.ui.widgets.json_view import JsonView
 from lexi_tui.ui.widgets.task_table import STATUS_MARKS
 
@@ -37,7 +37,7 @@ def describe_time(created: datetime | None, now: datetime | None = None) -> str:
                 break
         else:
             relative = f"{seconds} seconds ago"
-    stamp = created.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    stamp = created.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return f"{stamp} ({relative})"
 
 

@@ -10,7 +10,7 @@ when they are the same.
 
 from __future__ import annotations
 
-from typing import Hashable
+from collections.abc import Hashable
 
 from textual.screen import Screen
 from textual.widgets import Footer

@@ -9,8 +9,9 @@ load are marked new until the cursor visits them.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import ClassVar, Iterable
+from collections.abc import Iterable
+from datetime import datetime
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,8 +25,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from lexi_tui.ui import clock
 from lexi_tui.api.models import Task, TaskStatus
+from lexi_tui.ui import clock
 
 STATUS_MARKS: dict[str, tuple[str, str]] = {
     TaskStatus.PENDING: ("●", "pending"),
@@ -99,24 +100,24 @@ class TaskTable(ScrollView, can_focus=True):
     class MarksChanged(Message):
         """The set of marked tasks changed (bulk actions act on it)."""
 
-        def __init__(self, table: "TaskTable") -> None:
+        def __init__(self, table: TaskTable) -> None:
             super().__init__()
             self.table = table
 
         @property
-        def control(self) -> "TaskTable":
+        def control(self) -> TaskTable:
             return self.table
 
     class Highlighted(Message):
         """The cursor moved to another task (or the list became empty: task is None)."""
 
-        def __init__(self, table: "TaskTable", task: Task | None) -> None:
+        def __init__(self, table: TaskTable, task: Task | None) -> None:
             super().__init__()
             self.table = table
             self.task = task
 
         @property
-        def control(self) -> "TaskTable":
+        def control(self) -> TaskTable:
             return self.table
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:

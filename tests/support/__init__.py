@@ -1,0 +1,1 @@
+"""What the tests share: service and app factories, wait helpers, small hostile servers."""

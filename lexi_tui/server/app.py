@@ -186,6 +186,10 @@ class GatewayMiddleware:
     async def _read_body(self, scope: Scope, receive: Receive, send: Send, is_admin: bool) -> Receive | None:
         """Read the body (at most --max-body bytes; admin requests are not limited).
 
+        Assumption (the vendors document no 413): the size is checked before the key, as an
+        edge proxy in front of the gateway would, so an over-long body gets 413 even without a
+        valid key and never costs rate-limit budget.
+
         Returns a receive that replays it, or None when the request has been dealt with: a
         413 was sent (with `Connection: close`, as the rest of an over-long body may not have
         been read), or the client disconnected before its body was complete (nothing to

@@ -97,7 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _chat_and_requests(parser)
     _execution_and_faults(parser)
     _chamelio(parser)
-    parser.add_argument("--admin", action="store_true",
+    admin = parser.add_argument_group("admin")
+    admin.add_argument("--admin", action="store_true",
                         help="enable the /_admin endpoints: task records, stats, faults, rate-limit counters "
                         "(/_admin/ratelimit), credit balances (/_admin/credits), Chamelio tasks and webhooks; "
                         "no auth, keys always masked")

@@ -112,9 +112,11 @@ class ServerOptions:
     chamelio_key_states: tuple[tuple[str, str], ...] = ()
     """(key, state) pairs: a key in state inactive/revoked/expired answers that 401."""
     chamelio_rate_limit: int = 0
+    """Chamelio calls per key per `rate_window` (on the scaled clock); 0 = off."""
     chamelio_seed_workflows: int = 0
     chamelio_step_delay: float = 0.0
-    """Seconds a task spends at intake and at review before moving on; 0 = it waits there."""
+    """Seconds a task spends at intake and at review before moving on (divided by time_scale);
+    0 = it waits there."""
     chamelio_webhook_url: str | None = None
     chamelio_webhook_secret: str | None = None
     chamelio_approve_failure_rate: float = 0.0

@@ -1,9 +1,11 @@
 """The ASGI application: gateway middleware around a small Starlette router.
 
 The middleware reproduces what the production gateway does before a function runs — request
-ids, faults, API-key auth, per-key rate limits — in that order, so that every response
-(401, 404, 429, 500 and faulted ones included) carries `X-Request-ID`, and every response to
-an authenticated request carries the X-RateLimit-* headers when limiting is on.
+ids, faults, the body-size limit, API-key auth, per-key rate limits — in that order, so that
+every response (401, 404, 413, 429, 500 and faulted ones included) carries `X-Request-ID`, and
+every response to an authenticated request carries the X-RateLimit-* headers when limiting is
+on. The body is read here, once (see `bodies`), so a client that disconnects halfway through
+its body ends the request quietly instead of raising inside a route.
 """
 
 from __future__ import annotations
@@ -19,18 +21,21 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import bodies
 from .admin import admin_routes
 from .chamelio import ChamelioFace, chamelio_admin_routes, chamelio_app, open_face
+from .clock import ScaledClock
 from .faults import FaultInjector, drop_connection
+from .keys import key_labels
 from .options import CHAMELIO_PREFIX, GATEWAY_PREFIX, ServerOptions
 from .ratelimit import RateLimiter
 from .records import load_tasks_file, validate_tasks
-from .responses import ApiError, error_body, error_response, send_raw
+from .responses import ApiError, encode, error_body, error_response, send_raw
 from .routes import gateway_routes
 from .seed import generate_tasks
 from .stats import Stats
@@ -53,6 +58,14 @@ class Service:
     permissions: dict[str, bool]
     chamelio: ChamelioFace | None = None
     """The Chamelio face (mounted at /chamelio); None only for a Service built by hand."""
+    clock: ScaledClock = dataclasses.field(default_factory=ScaledClock)
+    """The scaled clock every window and delay of this instance runs on (`--time-scale`)."""
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Masked label of every Lexi key (`wbk_…1a2b`): the only form admin answers show."""
+
+    def label(self, key: str) -> str:
+        """The masked form of `key` for admin answers and logs."""
+        return self.labels.get(key) or key_labels([key])[key]
 
 
 def open_service(options: ServerOptions, db_path: str) -> Service:
@@ -61,7 +74,9 @@ def open_service(options: ServerOptions, db_path: str) -> Service:
     Raises records.TaskDataError for a bad tasks file, before anything listens, so the CLI can
     exit 2 with the message. Tasks whose ids are already in the database are kept as stored.
     """
-    store = TaskStore(db_path, exec_delay=options.exec_delay, failure_rate=options.failure_rate)
+    store = TaskStore(db_path, exec_delay=options.exec_delay, failure_rate=options.failure_rate,
+                      credits=options.credits)
+    clock = ScaledClock(options.time_scale)
     try:
         now = time.time()
         if options.tasks_file:
@@ -70,18 +85,22 @@ def open_service(options: ServerOptions, db_path: str) -> Service:
             store.insert(validate_tasks(list(options.tasks), now))
         if options.seed_tasks:
             store.insert(generate_tasks(options.seed_tasks, options.random_seed, now, options.exec_delay))
-        chamelio = open_face(options, store)
+        chamelio = open_face(options, store, clock)
     except BaseException:
         store.close()
         raise
+    permissions = options.key_permissions()
     return Service(
         options=options,
         store=store,
-        limiter=RateLimiter(options.rate_limit, options.rate_window),
+        limiter=RateLimiter(options.effective_rate_limit, options.rate_window,
+                            daily_limit=options.effective_daily_limit, clock=clock, describe=options.rate_headers),
         faults=FaultInjector(options.latency_ms, options.error_rate, options.drop_rate, options.random_seed),
         stats=Stats(),
-        permissions=options.key_permissions(),
+        permissions=permissions,
         chamelio=chamelio,
+        clock=clock,
+        labels=key_labels(permissions),
     )
 
 
@@ -99,8 +118,20 @@ def bearer_key(scope: Scope) -> str | None:
     return None
 
 
+def too_large_body(path: str, limit: int) -> bytes:
+    """The 413 answer in the envelope of the face `path` belongs to.
+
+    The vendors document no 413: the code `payload_too_large` and both messages are this
+    service's assumption, in each face's documented error envelope.
+    """
+    if _is_chamelio(path):
+        return encode({"detail": "Request body too large"})
+    return error_body("payload_too_large", f"Request body is larger than {limit} bytes")
+
+
 class GatewayMiddleware:
-    """Request ids, faults, lazy task completion, auth and rate limits, then the router."""
+    """Request ids, faults, the body limit, lazy task completion, auth and rate limits,
+    then the router."""
 
     def __init__(self, app: ASGIApp, service: Service) -> None:
         self.app = app
@@ -132,18 +163,48 @@ class GatewayMiddleware:
                 # Lexi's injected faults are its gateway's; the Chamelio face has its own.
                 if not _is_chamelio(path) and not await self._apply_faults(receive, send_with_headers):
                     return
+            if bodies.declares_body(scope):
+                replayed = await self._read_body(scope, receive, send_with_headers, is_admin)
+                if replayed is None:
+                    return
+                receive = replayed
             if service.store.has_due():
                 await run_in_threadpool(service.store.process_due)
             if path.startswith(GATEWAY_PREFIX + "/") or path == GATEWAY_PREFIX:
                 if not await self._authorize(scope, extra, send_with_headers):
                     return
             await self.app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            logger.debug("client went away during %s %s", scope.get("method"), path)
         except Exception:
             # Route errors were answered (and logged) by _internal_error, which Starlette
             # re-raises after; swallowing here keeps uvicorn from logging them to stderr.
             if not started:
                 logger.exception("Unhandled error while serving %s %s", scope.get("method"), path)
                 await send_raw(send_with_headers, 500, error_body("internal_error", "Internal server error"))
+
+    async def _read_body(self, scope: Scope, receive: Receive, send: Send, is_admin: bool) -> Receive | None:
+        """Read the body (at most --max-body bytes; admin requests are not limited).
+
+        Assumption (the vendors document no 413): the size is checked before the key, as an
+        edge proxy in front of the gateway would, so an over-long body gets 413 even without a
+        valid key and never costs rate-limit budget.
+
+        Returns a receive that replays it, or None when the request has been dealt with: a
+        413 was sent (with `Connection: close`, as the rest of an over-long body may not have
+        been read), or the client disconnected before its body was complete (nothing to
+        answer; logged at debug level only).
+        """
+        limit = 0 if is_admin else self.service.options.max_body
+        read = await bodies.read_body(scope, receive, limit)
+        if read.outcome == bodies.DISCONNECTED:
+            self.service.stats.disconnected()
+            logger.debug("client disconnected while sending the body of %s %s", scope["method"], scope["path"])
+            return None
+        if read.outcome == bodies.TOO_LARGE:
+            await send_raw(send, 413, too_large_body(scope["path"], limit), headers=[(b"connection", b"close")])
+            return None
+        return bodies.replay(read.body, receive)
 
     async def _apply_faults(self, receive: Receive, send: Send) -> bool:
         """Delay, drop or fail the request as configured; True if it should go on normally."""
@@ -171,14 +232,12 @@ class GatewayMiddleware:
             return False
         assert key is not None
         decision = service.limiter.check(key)
-        service.stats.authenticated(key, rate_limited=decision is not None and not decision.allowed)
-        if decision is not None:
-            extra.extend(decision.headers())
-            if not decision.allowed:
-                seconds = decision.retry_after
-                await send_raw(send, 429, error_body(
-                    "rate_limited", f"Rate limit exceeded. Try again in {seconds} seconds.", {"retry_after": seconds}))
-                return False
+        service.stats.authenticated(key, rate_limited=not decision.allowed)
+        # Retry-After only with --retry-after: the vendor documents none (see ratelimit).
+        extra.extend(decision.headers(retry_after=service.options.retry_after))
+        if not decision.allowed:
+            await send_raw(send, 429, error_body("rate_limited", "Rate limit exceeded"))
+            return False
         if not allowed:
             service.stats.refused("forbidden")
             await send_raw(send, 403, error_body("insufficient_permissions", "Missing lexi permission"))
@@ -202,7 +261,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    """Unexpected exceptions: the gateway's JSON 500, never a plain-text page."""
+    """Unexpected exceptions: the gateway's JSON 500, never a plain-text page. A client that
+    went away is not an error (the answer goes nowhere; uvicorn drops it)."""
+    if isinstance(exc, ClientDisconnect):
+        logger.debug("client went away during %s %s", request.method, request.url.path)
+        return Response(status_code=400)
     logger.error("Unhandled error while serving %s %s", request.method, request.url.path, exc_info=exc)
     return Response(error_body("internal_error", "Internal server error"), status_code=500,
                     media_type="application/json")

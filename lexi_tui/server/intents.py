@@ -1,9 +1,22 @@
 """Deterministic chat intent parser: what Lexi does with a chat message.
 
-Production Lexi is an LLM; locally we only need the same *effects*: a request that describes
-work creates a pending task of the right type with the documented metadata shape, anything
-else gets a helpful answer. Regular expressions over a small vocabulary are enough, and being
-deterministic (no randomness, no clock) makes every reply reproducible in tests.
+Production Lexi is an LLM; locally we only need the same *effects*. Regular expressions over a
+small vocabulary are enough, and being deterministic (no randomness, no clock) makes every
+reply reproducible in tests. A message does one of three things:
+
+* **Queue a task** (`requires_approval: true`, a `task_id`): prospect search, campaign start,
+  contact update, list create/add/remove, with the documented metadata shapes.
+* **Do the work at once** (`requires_approval: false`, `task_id: null`; the docs say Lexi may),
+  with a reply saying what was done:
+    - "How many credits do I have?" / "credit balance" -> the balance after this message;
+    - "What's pending?" / "how many tasks need my approval" -> the live pending count;
+    - "Tag jane@acme.com as VIP" (one contact named by email) -> tagged at once; the action is
+      kept (see `/_admin/conversations/ID`, `actions`). Tagging a *selection* of contacts
+      ("tag the contacts in Texas as warm") still queues a contact_update task.
+* **Just answer**: greetings, thanks, help, or a question back when an update is unclear.
+
+Credits (documented: 1 per message, 5 for a prospect search task): every answered message costs
+`MESSAGE_CREDITS`, a message that queues a prospect search `PROSPECT_SEARCH_CREDITS` more.
 """
 
 from __future__ import annotations
@@ -17,27 +30,43 @@ from .vocab import find_industries, find_titles, tidy_location
 
 _I = re.IGNORECASE
 
+MESSAGE_CREDITS = 1
+"""Credits every answered message costs."""
+PROSPECT_SEARCH_CREDITS = 5
+"""Credits a message costs on top when it queues a prospect search task."""
+
 HELP_TEXT = (
     "I'm Lexi. I can prepare these for you:\n"
     "• Find prospects — \"Find 50 CEOs at law firms in California\"\n"
     "• Start a campaign — \"Start the Q2 Outreach campaign for 150 contacts\"\n"
     "• Update contacts — \"Update the contacts in Texas: set stage to qualified\"\n"
     "• Manage lists — \"Create a list called Q3 Targets\" or \"Add the 20 CTOs to list Q3 Targets\"\n"
-    "Nothing runs until you approve the task."
+    "Nothing runs until you approve the task.\n"
+    "I can also answer at once: \"How many credits do I have?\", \"What's pending?\", "
+    "or tag one contact — \"Tag jane@acme.com as VIP\"."
 )
 
 
 @dataclasses.dataclass(frozen=True)
 class ChatIntent:
-    """What a message means: a task to queue (`draft`), or a reply only.
+    """What a message means: a task to queue (`draft`), work done at once (`action`), or a
+    reply only.
 
-    `kind` is "task", "help", "greeting", "thanks", "clarify" or "pending_summary" (the app
-    fills in the live pending count for the latter).
+    `kind` is "task", "help", "greeting", "thanks", "clarify", "pending_summary" or
+    "credit_balance" (the app fills in the live pending count / balance for those two), or
+    "contact_tag" (done at once; `action` says what was done).
     """
 
     kind: str
     reply: str
     draft: TaskDraft | None = None
+    action: dict[str, object] | None = None
+
+    @property
+    def credits(self) -> int:
+        """What answering this message costs."""
+        extra = PROSPECT_SEARCH_CREDITS if self.draft is not None and self.draft.type == "prospect_search" else 0
+        return MESSAGE_CREDITS + extra
 
 
 _END = (r"(?=\s+(?:with|who|that|at|from|for|in|to|and then|and save|and add|and put|using|having|working)\b"
@@ -251,6 +280,37 @@ def _contact_update(message: str) -> TaskDraft | None:
     return drafts.contact_update(filter_, updates, drafts.clamp(count, 1, drafts.MAX_CONTACTS))
 
 
+_EMAIL = r"[^@\s\"'“”‘’]+@[^@\s\"'“”‘’.]+(?:\.[^@\s\"'“”‘’.]+)+"
+_DIRECT_TAG = re.compile(
+    rf"^(?:please\s+)?(?:tag|label)\s+(?:the\s+)?(?:contact\s+)?({_EMAIL})\s+(?:with|as)\s+(?:the\s+)?"
+    r"(?:tag\s+)?[\"'“‘]?([^\"'“”‘’.!?]{1,60}?)[\"'”’]?\s*[.!]?$", _I)
+_CREDIT_QUESTION = re.compile(
+    r"\bcredit balance\b|\bcredits?\s+(?:left|remaining|balance)\b|"
+    r"\b(?:how many|how much|what(?:'s| is| are)?|check|show|tell me)\b[^.?!]*\b(?:credits|my credit|lexi credit)\b",
+    _I)
+
+
+def _direct(text: str) -> ChatIntent | None:
+    """Messages Lexi answers by doing the work at once (no task to approve)."""
+    if _CREDIT_QUESTION.search(text):
+        return ChatIntent("credit_balance", "")
+    tag = _DIRECT_TAG.match(text)
+    if tag:
+        email, label = tag.group(1).lower(), tag.group(2).strip()
+        action: dict[str, object] = {"type": "contact_tag", "contact_email": email, "tags_add": [label]}
+        return ChatIntent("contact_tag", f"Done: I tagged {email} with '{label}'. Nothing needed your approval.",
+                          action=action)
+    return None
+
+
+def credit_reply(balance: int | None) -> str:
+    """Reply for "how many credits do I have?", with the balance after this message."""
+    if balance is None:
+        return "I can't see your credit balance right now."
+    noun = "credit" if balance == 1 else "credits"
+    return f"You have {balance:,} Lexi {noun} left (this question used {MESSAGE_CREDITS})."
+
+
 def _task_reply(draft: TaskDraft) -> str:
     return f"{draft.plan} I've queued this as a task — it needs your approval before I run it."
 
@@ -258,6 +318,9 @@ def _task_reply(draft: TaskDraft) -> str:
 def parse_message(message: str) -> ChatIntent:
     """Decide what a chat message asks for. Pure and deterministic."""
     text = " ".join(message.split())
+    direct = _direct(text)
+    if direct is not None:
+        return direct
     candidates: list[tuple[int, str]] = []
     if re.search(r"\bcampaign\b", text, _I) and (m := _CAMPAIGN_VERB.search(text)):
         candidates.append((m.start(), "campaign"))

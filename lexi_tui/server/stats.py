@@ -1,7 +1,9 @@
 """Request counters for `GET /_admin/stats`.
 
 Tests use them to assert what the client actually sent (how many requests, which endpoints,
-how often it was rate limited) rather than trusting the client's own account.
+how often it was rate limited) rather than trusting the client's own account. Counters are
+kept per full key, but the snapshot names every key masked (`wbk_…1a2b`): no admin answer
+ever shows a whole key.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
+from .keys import key_labels
 from .options import GATEWAY_PREFIX
 
 _ROUTES = (
@@ -43,6 +47,7 @@ class Stats:
         self.by_status: Counter[str] = Counter()
         self.unauthorized = 0
         self.forbidden = 0
+        self.client_disconnects = 0
 
     def request(self, method: str, path: str) -> None:
         """Count an incoming non-admin request (before faults, auth or limits apply)."""
@@ -67,16 +72,30 @@ class Stats:
         with self._lock:
             setattr(self, kind, getattr(self, kind) + 1)
 
-    def snapshot(self) -> dict[str, Any]:
-        """Everything, JSON-ready."""
+    def disconnected(self) -> None:
+        """Count a client that went away before its request body was complete."""
         with self._lock:
-            return {
+            self.client_disconnects += 1
+
+    def snapshot(self, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Everything, JSON-ready, with keys masked.
+
+        Args:
+            labels: the masked label of each key (as `keys.key_labels` makes them); keys
+                missing from it are masked on the spot.
+        """
+        with self._lock:
+            by_key, limited = dict(self.by_key), dict(self.rate_limited_by_key)
+            data = {
                 "requests_total": self.requests_total,
-                "by_key": dict(self.by_key),
                 "by_endpoint": dict(self.by_endpoint),
                 "by_status": dict(self.by_status),
-                "rate_limited": sum(self.rate_limited_by_key.values()),
-                "rate_limited_by_key": dict(self.rate_limited_by_key),
+                "rate_limited": sum(limited.values()),
                 "unauthorized": self.unauthorized,
                 "forbidden": self.forbidden,
+                "client_disconnects": self.client_disconnects,
             }
+        names = {**key_labels([*by_key, *limited]), **(labels or {})}
+        data["by_key"] = {names[key]: count for key, count in by_key.items()}
+        data["rate_limited_by_key"] = {names[key]: count for key, count in limited.items()}
+        return data

@@ -1,4 +1,4 @@
-"""SQLite storage for tasks and chat conversations.
+"""SQLite storage for tasks, chat conversations, Lexi credits and the work Lexi did at once.
 
 One connection shared by all threads behind a lock: every operation is tiny, and holding the
 lock across "read status, change status" makes transitions atomic even before SQLite's own
@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Union
 
 from .drafts import TaskDraft
 from .outcomes import finish
@@ -53,7 +53,23 @@ CREATE TABLE IF NOT EXISTS messages (
     created_ts REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, seq);
+CREATE TABLE IF NOT EXISTS lexi_credits (
+    account TEXT PRIMARY KEY,
+    balance INTEGER NOT NULL,
+    updated_ts REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lexi_actions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    created_ts REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lexi_actions_by_conversation ON lexi_actions (conversation_id, seq);
 """
+
+#: A chat reply, or a function that writes it once the balance after charging is known.
+Reply = Union[str, Callable[[int | None], str]]
 
 _LIST_SQL = (
     "SELECT json_object('id', id, 'type', type, 'status', status, 'description', description,"
@@ -87,6 +103,15 @@ class DuplicateTaskError(StoreError):
     """Inserting tasks whose ids already exist (admin endpoint only)."""
 
 
+class InsufficientCredits(StoreError):
+    """The workspace cannot pay for a chat message (402 insufficient_credits)."""
+
+    def __init__(self, balance: int, cost: int) -> None:
+        super().__init__(f"balance {balance} cannot pay {cost}")
+        self.balance = balance
+        self.cost = cost
+
+
 def conflict_message(status: str) -> str:
     """The 400 message for acting on a task that is not pending.
 
@@ -103,10 +128,11 @@ class TaskStore:
     """All persistent state of one service instance."""
 
     def __init__(self, path: str, *, exec_delay: float = 3.0, failure_rate: float = 0.1,
-                 clock: Callable[[], float] = time.time) -> None:
+                 credits: int = 1_000_000, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.exec_delay = exec_delay
         self.failure_rate = failure_rate
+        self.initial_credits = credits
         self._clock = clock
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -272,15 +298,28 @@ class TaskStore:
 
     # -- chat --------------------------------------------------------------------------------
 
-    def record_chat(self, conversation_id: str, message: str, context: Any, reply: str,
-                    draft: TaskDraft | None, task_id: str | None) -> None:
-        """Store one exchange (and the task it created) atomically, creating the conversation
-        on first use — an unknown id supplied by the client is simply adopted."""
+    def record_chat(self, conversation_id: str, message: str, context: Any, reply: Reply,
+                    draft: TaskDraft | None, task_id: str | None, *, account: str | None = None, cost: int = 0,
+                    action: dict[str, Any] | None = None) -> tuple[str, int | None]:
+        """Store one exchange atomically: charge the credits, queue the task it created (if
+        any), record the work done at once (`action`, if any) and both messages, creating
+        the conversation on first use — an unknown id supplied by the client is adopted.
+
+        Args:
+            account: the workspace paying (`keys.account_id`); None charges nothing.
+            cost: credits the exchange costs. When the balance is lower, InsufficientCredits
+                is raised and nothing at all is stored (no half-done message).
+            reply: the assistant's text, or a function of the balance after charging.
+
+        Returns the reply text and the balance after charging (None without an account).
+        """
         now = self._clock()
         context_json = None if context is None else dumps_compact(context)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                balance = self._charge(account, cost, now) if account is not None else None
+                text = reply(balance) if callable(reply) else reply
                 self._db.execute("INSERT OR IGNORE INTO conversations (id, created_ts) VALUES (?, ?)",
                                  (conversation_id, now))
                 if draft is not None and task_id is not None:
@@ -288,15 +327,53 @@ class TaskStore:
                         "INSERT INTO tasks (id, type, status, description, created_at, created_ts, metadata, source,"
                         " updated_ts) VALUES (?, ?, 'pending', ?, ?, ?, ?, 'chat', ?)",
                         (task_id, draft.type, draft.description, iso_z(now), now, dumps_compact(draft.metadata), now))
+                if action is not None:
+                    self._db.execute("INSERT INTO lexi_actions (conversation_id, kind, detail, created_ts)"
+                                     " VALUES (?, ?, ?, ?)",
+                                     (conversation_id, str(action.get("type", "action")), dumps_compact(action), now))
                 self._db.executemany(
                     "INSERT INTO messages (conversation_id, role, content, task_id, context, created_ts)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     [(conversation_id, "user", message, None, context_json, now),
-                     (conversation_id, "assistant", reply, task_id, None, now)])
+                     (conversation_id, "assistant", text, task_id, None, now)])
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        return text, balance
+
+    # -- credits -----------------------------------------------------------------------------
+
+    def _balance(self, account: str) -> int:
+        row = self._db.execute("SELECT balance FROM lexi_credits WHERE account = ?", (account,)).fetchone()
+        return self.initial_credits if row is None else row[0]
+
+    def _charge(self, account: str, cost: int, now: float) -> int:
+        """Take `cost` credits (inside the caller's transaction); InsufficientCredits if short."""
+        balance = self._balance(account)
+        if balance < cost:
+            raise InsufficientCredits(balance, cost)
+        self._db.execute("INSERT OR REPLACE INTO lexi_credits (account, balance, updated_ts) VALUES (?, ?, ?)",
+                         (account, balance - cost, now))
+        return balance - cost
+
+    def balance(self, account: str) -> int:
+        """The workspace's credit balance (the `--credits` start value until first charged)."""
+        with self._lock:
+            return self._balance(account)
+
+    def set_balance(self, account: str, balance: int) -> None:
+        """Set a workspace's balance (admin), kept across restarts like every balance."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO lexi_credits (account, balance, updated_ts) VALUES (?, ?, ?)",
+                             (account, balance, self._clock()))
+
+    def actions(self, conversation_id: str) -> list[dict[str, Any]]:
+        """What Lexi did at once in a conversation (no task), oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT detail, created_ts FROM lexi_actions WHERE conversation_id = ?"
+                                    " ORDER BY seq", (conversation_id,)).fetchall()
+        return [{**json.loads(detail), "created_at": iso_z(ts)} for detail, ts in rows]
 
     def conversation(self, conversation_id: str) -> list[dict[str, Any]] | None:
         """Messages of a conversation in order, or None if it was never used."""

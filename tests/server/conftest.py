@@ -104,3 +104,111 @@ def make_server() -> Iterator[Callable[..., RunningServer]]:
     yield make
     for running in started:
         running.stop()
+
+
+def admin_get(server: RunningServer, path: str) -> Any:
+    """`GET /_admin{path}` -> its `data` (asserting 200)."""
+    response = admin_client().get(f"{server.root_url}/_admin{path}")
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def admin_post(server: RunningServer, path: str, body: Any = None, status: int = 200) -> Any:
+    """`POST /_admin{path}` with a JSON body -> its parsed JSON (asserting `status`)."""
+    response = admin_client().post(f"{server.root_url}/_admin{path}", json=body)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
+    """Poll `predicate` until it returns something truthy (returned), or fail after `timeout`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
+
+
+class WebhookReceiver:
+    """A webhook endpoint on loopback (stdlib http.server) that records every delivery.
+
+    Args:
+        statuses: status codes to answer with, in order (then 200 for ever).
+        delay: seconds to wait before answering each delivery (to provoke timeouts).
+    """
+
+    def __init__(self, statuses: list[int] | None = None, delay: float = 0.0) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.deliveries: list[tuple[float, dict[str, str], bytes]] = []
+        self.statuses = list(statuses or [])
+        self.delay = delay
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                import time
+
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                with receiver._lock:
+                    receiver.deliveries.append((time.time(), {k.lower(): v for k, v in self.headers.items()}, body))
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                except OSError:  # the sender gave up (timeout) or stopped
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        class Quiet(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass
+
+        self._server = Quiet(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
+
+    def envelopes(self) -> list[dict[str, Any]]:
+        """Every delivered body, parsed, in arrival order (retries included)."""
+        import json
+
+        with self._lock:
+            return [json.loads(body) for _, _, body in self.deliveries]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Callable[..., WebhookReceiver]]:
+    """Make webhook receivers (`receiver(statuses=[503], delay=0)`); all closed after the test."""
+    made: list[WebhookReceiver] = []
+
+    def make(**kwargs: Any) -> WebhookReceiver:
+        made.append(WebhookReceiver(**kwargs))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.close()

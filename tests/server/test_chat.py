@@ -87,11 +87,15 @@ def test_pending_question_reports_the_live_count(api) -> None:
 def test_conversation_ids_are_kept_and_messages_stored(server, api) -> None:
     first = chat(api, "hello", context={"screen": "inbox"})
     conversation_id = first["conversation_id"]
-    second = chat(api, "Find 10 CTOs at banks in London", conversation_id=conversation_id)
+    # Documented: a follow-up continues a conversation by sending its id inside `context`.
+    second = chat(api, "Find 10 CTOs at banks in London", context={"conversation_id": conversation_id})
     assert second["conversation_id"] == conversation_id
-    adopted = chat(api, "hello again", conversation_id="conv_from_client_123")
+    adopted = chat(api, "hello again", context={"conversation_id": "conv_from_client_123"})
     assert adopted["conversation_id"] == "conv_from_client_123"
-    assert chat(api, "hi", conversation_id=None)["conversation_id"] != conversation_id
+    assert chat(api, "hi", context={"conversation_id": None})["conversation_id"] != conversation_id
+    # There is no top-level conversation_id on this endpoint: it is ignored (a new conversation).
+    ignored = chat(api, "hi", conversation_id=conversation_id)
+    assert ignored["conversation_id"] != conversation_id and CONVERSATION_ID.match(ignored["conversation_id"])
 
     stored = admin_client().get(f"{server.root_url}/_admin/conversations/{conversation_id}").json()["data"]
     messages = stored["messages"]
@@ -104,13 +108,13 @@ def test_conversation_ids_are_kept_and_messages_stored(server, api) -> None:
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ({}, "message is required"),
-    ({"message": ""}, "message is required"),
-    ({"message": "   "}, "message is required"),
-    ({"message": None}, "message is required"),
-    ({"message": 42}, "message is required"),
-    ({"message": ["hi"]}, "message is required"),
-    ({"message": "hi", "conversation_id": 7}, "conversation_id must be a string"),
+    ({}, "Missing message parameter"),
+    ({"message": ""}, "Missing message parameter"),
+    ({"message": "   "}, "Missing message parameter"),
+    ({"message": None}, "Missing message parameter"),
+    ({"message": 42}, "message must be a string"),
+    ({"message": ["hi"]}, "message must be a string"),
+    ({"message": "hi", "context": {"conversation_id": 7}}, "context.conversation_id must be a string"),
     ({"message": "hi", "context": [1]}, "context must be an object"),
     ({"message": "hi", "context": "x"}, "context must be an object"),
     (["message"], "Request body must be a JSON object"),
@@ -125,7 +129,7 @@ def test_chat_validation(api, body, message) -> None:
 def test_chat_without_valid_body(api, content) -> None:
     response = api.post("/v1/lexi/chat", content=content, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    expected = "message is required" if not content else "Request body must be valid JSON"
+    expected = "Missing message parameter" if not content else "Request body must be valid JSON"
     assert response.json()["error"]["message"] == expected
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from lexi_tui.server import DEMO_KEY, ServerOptions
 from lexi_tui.server.cli import add_arguments, banner, options_from_args
+from lexi_tui.server.keys import mask_key
 
 CURL = shutil.which("curl") or ("/usr/bin/curl" if os.path.exists("/usr/bin/curl") else None)
 
@@ -31,7 +32,8 @@ def parse(*argv: str) -> argparse.Namespace:
 def test_defaults() -> None:
     options = options_from_args(parse())
     assert options == ServerOptions(port=8787, quiet=False)
-    assert (options.host, options.rate_limit, options.rate_window, options.exec_delay) == ("127.0.0.1", 0, 60.0, 3.0)
+    assert (options.host, options.rate_limit, options.rate_window, options.exec_delay) == ("127.0.0.1", None, 60.0, 3.0)
+    assert (options.effective_rate_limit, options.effective_daily_limit, options.plan) == (0, 0, None)
     assert (options.failure_rate, options.seed_tasks, options.random_seed) == (0.1, 0, 0)
     assert options.key_permissions() == {DEMO_KEY: True}
 
@@ -66,7 +68,8 @@ def test_banner_names_url_keys_and_plans() -> None:
     options = ServerOptions(keys=("k1",), keys_without_lexi=("k3",), admin=True)
     text = banner(options, "http://127.0.0.1:1/functions/v1/api-gateway", "http://127.0.0.1:1", "/tmp/x.db")
     assert text.splitlines()[0] == "Lexi local service listening on http://127.0.0.1:1/functions/v1/api-gateway"
-    assert "k1" in text and "k3" in text and "10/min" in text and "50/min" in text and "_admin" in text
+    assert "10/min" in text and "50/min" in text and "_admin" in text
+    assert "k1" not in text and "k3" not in text  # every key is masked (too short to show a tail)
 
 
 def free_port() -> int:
@@ -89,7 +92,7 @@ def cli_server(tmp_path) -> Iterator[tuple[str, str, subprocess.Popen]]:
                          first.strip())
         assert match, (first, process.stderr.read() if process.poll() is not None else "")
         key_line = process.stdout.readline()
-        assert DEMO_KEY in key_line
+        assert mask_key(DEMO_KEY) in key_line and DEMO_KEY not in key_line  # masked
         yield match.group(1), DEMO_KEY, process
     finally:
         if process.poll() is None:

@@ -6,7 +6,14 @@
     GET  /_admin/chamelio/tasks/{id}            {"data": record}
     POST /_admin/chamelio/tasks/{id}/advance    move one step on now -> {"data": record}; 409 at approval/finished
     GET|POST /_admin/chamelio/faults            {"approve_failure_rate", "fail_next_approvals", "failed_approvals"}
-    GET  /_admin/chamelio/webhooks              {"data": {"url", "pending", "events": [...], "deliveries": [...]}}
+    GET  /_admin/chamelio/webhooks              {"data": {"url", "pending", "timeout_seconds",
+                                                "retry_schedule_seconds", "time_scale",
+                                                "events": [envelope as sent], "deliveries": [delivery]}}
+
+A delivery is {event_id, event, task_id, state (pending | delivered | undelivered), attempts,
+status and error (of the last attempt), delivered_at, next_attempt_at, log: [{attempt, at,
+outcome (delivered | http_error | timeout | connection_error), status, error, elapsed_ms,
+retry_in_seconds}]}. `pending` counts deliveries not yet delivered or given up.
 
 A record is what the store keeps behind the API: task_id, status, current_step_type/name,
 awaiting_approval, approve_calls, cancel_calls, outcome (approved/rejected/cancelled/null),

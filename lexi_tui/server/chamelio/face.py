@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from ..clock import ScaledClock
 from ..options import CHAMELIO_PREFIX, ServerOptions
 from ..ratelimit import RateLimiter
 from ..store import TaskStore
@@ -134,25 +135,31 @@ class ChamelioFace:
                 await sender
 
 
-def open_face(options: ServerOptions, task_store: TaskStore) -> ChamelioFace:
+def open_face(options: ServerOptions, task_store: TaskStore, clock: ScaledClock | None = None) -> ChamelioFace:
     """The face on the Lexi store's database, seeded with `--chamelio-seed-workflows`.
 
-    Seeded tasks that were not already stored are announced as `flows.tasks.created`.
+    Seeded tasks that were not already stored are announced as `flows.tasks.created`. The
+    face shares the service's scaled clock: `--time-scale K` divides the step delay (a task's
+    time at intake and at review), its rate-limit window and the webhook timeout and retry
+    delays by K. The step after a decision keeps taking `--exec-delay`, unscaled, like the
+    execution of Lexi tasks.
     """
+    clock = clock or ScaledClock(options.time_scale)
     connection, lock = task_store.shared_connection()
-    store = ChamelioStore(connection, lock, exec_delay=options.exec_delay, step_delay=options.chamelio_step_delay)
+    step_delay = clock.real_seconds(options.chamelio_step_delay)
+    store = ChamelioStore(connection, lock, exec_delay=options.exec_delay, step_delay=step_delay)
     host = f"[{options.host}]" if ":" in options.host else options.host
     port = f":{options.port}" if options.port else ""
     face = ChamelioFace(
         options=options, store=store,
-        limiter=RateLimiter(options.chamelio_rate_limit, options.rate_window),
+        limiter=RateLimiter(options.chamelio_rate_limit, options.rate_window, clock=clock),
         keys=options.chamelio_key_table(),
-        sender=WebhookSender(options.chamelio_webhook_url, options.chamelio_webhook_secret),
+        sender=WebhookSender(options.chamelio_webhook_url, options.chamelio_webhook_secret,
+                             time_scale=options.time_scale, task_id_style=options.chamelio_webhook_task_id),
         faults=ApprovalFaults(options.chamelio_approve_failure_rate, options.random_seed),
         public_base=f"http://{host}{port}{CHAMELIO_PREFIX}",
         rng=random.Random(f"chamelio-admin:{options.random_seed}"),
     )
-    face.sender.task_url = face.task_url
     if options.chamelio_seed_workflows:
         now = time.time()
         workflows, tasks = wf.seed_workflows(options.chamelio_seed_workflows, options.random_seed, now)
@@ -162,8 +169,8 @@ def open_face(options: ServerOptions, task_store: TaskStore) -> ChamelioFace:
         for doc, stage in tasks:
             if stage == "executing":
                 due.append(now + options.exec_delay + rng.uniform(5, 60))
-            elif stage in ("intake", "review") and options.chamelio_step_delay > 0:
-                due.append(now + options.chamelio_step_delay * rng.uniform(0.5, 2.0))
+            elif stage in ("intake", "review") and step_delay > 0:
+                due.append(now + step_delay * rng.uniform(0.5, 2.0))
             else:
                 due.append(None)
         inserted = set(store.insert_tasks([doc for doc, _ in tasks], "seed", due))

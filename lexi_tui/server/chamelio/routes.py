@@ -2,9 +2,12 @@
 
 The gate answers before any route: 401 with the documented `detail` for a missing, unknown,
 inactive, revoked or expired `X-API-Key` (not counted against the limit), then the face's own
-rate limit (X-RateLimit-Limit/Remaining/Reset on every authenticated answer, 429 with
-Retry-After and `{"detail": "Rate limit exceeded"}`). X-Request-ID is added to every answer by
-the service's outer gateway middleware. Errors are always `{"detail": ...}`.
+per-minute rate limit (`--chamelio-rate-limit`, per key, on the service's scaled clock).
+Chamelio documents no rate-limit headers and no 429 body (only `rate_limit_per_minute` on the
+org-info endpoint), so what this face answers is an assumption, kept as it always was:
+X-RateLimit-Limit/Remaining/Reset on every authenticated answer, and a 429 with Retry-After
+and `{"detail": "Rate limit exceeded"}`. X-Request-ID is added to every answer by the
+service's outer gateway middleware. Errors are always `{"detail": ...}`.
 
 Order inside a route, as in a FastAPI service: 422 for a malformed path, query or body, then
 404, then 409, then 422 for variables that do not fit the approval step, then the injected 500.
@@ -23,6 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..records import loads_strict
 from ..responses import encode, send_raw
 from . import store as st
 from .validation import RequestInvalid, bool_query, check_variables, parse_approval, task_id_param
@@ -109,12 +113,27 @@ async def approve(request: Request) -> Response:
                   "message": f"{verb} submitted successfully"})
 
 
+def _cancel_reason(raw: bytes) -> str | None:
+    """An optional `{"reason": "..."}` body, for the canceled webhook's `reason`.
+
+    The docs give the cancel endpoint no body: this is an extension, read leniently (anything
+    else, or nothing, means no reason) so a documented call can never fail because of it.
+    """
+    try:
+        body = loads_strict(raw) if raw.strip() else None
+    except (ValueError, RecursionError):
+        return None
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return reason if isinstance(reason, str) and reason.strip() else None
+
+
 async def cancel(request: Request) -> Response:
     """POST /tasks/{task_id}/cancel"""
     face = _face(request)
     task_id = task_id_param(request.path_params["task_id"])
+    reason = _cancel_reason(await request.body())
     try:
-        doc, events = await run_in_threadpool(face.store.cancel, task_id)
+        doc, events = await run_in_threadpool(face.store.cancel, task_id, reason)
     except st.TaskNotFound:
         raise Detail(404, "Task not found") from None
     except st.CannotCancel:
@@ -199,11 +218,10 @@ class ChamelioGate:
                 return
             assert key is not None
             decision = face.limiter.check(key)
-            if decision is not None:
-                extra.extend(decision.headers())
-                if not decision.allowed:
-                    await send_raw(send_with_headers, 429, detail_body("Rate limit exceeded"))
-                    return
+            extra.extend(decision.headers(retry_after=True))  # assumed, see the module docstring
+            if not decision.allowed:
+                await send_raw(send_with_headers, 429, detail_body("Rate limit exceeded"))
+                return
         await self.app(scope, receive, send_with_headers)
 
 

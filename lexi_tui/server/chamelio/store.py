@@ -148,13 +148,14 @@ class ChamelioStore:
             self._save(doc, now)
         return doc, events
 
-    def cancel(self, task_id: int) -> tuple[dict[str, Any], list[Event]]:
+    def cancel(self, task_id: int, reason: str | None = None) -> tuple[dict[str, Any], list[Event]]:
+        """Cancel an open task (CannotCancel once finished); `reason` goes into the webhook."""
         now = self._clock()
         with self._lock:
             doc = self._load(task_id)
             self._db.execute("UPDATE chamelio_tasks SET cancel_calls = cancel_calls + 1 WHERE id = ?", (task_id,))
             try:
-                events = wf.cancel(doc, now)
+                events = wf.cancel(doc, now, reason)
             except ValueError:
                 raise CannotCancel(task_id) from None
             self._save(doc, now)

@@ -9,6 +9,18 @@ from .workflows import awaiting_approval, current_step, iso
 
 FILE_LINK_SECONDS = 3600
 
+#: `workflow_state_id`: the facts sheet lists the field without describing it. Assumed here: an
+#: integer naming the state of the workflow the task is in — `workflow_id * 100 + n`, n from
+#: this table (the step it waits at, or how it ended) — so it changes whenever the task moves.
+STATE_NUMBERS = {"intake": 1, "review": 2, "approval": 3, "action": 4, "rejection": 5,
+                 "completed": 6, "cancelled": 7, "failed": 8}
+
+
+def workflow_state_id(doc: dict[str, Any]) -> int:
+    """The task's `workflow_state_id` (see STATE_NUMBERS)."""
+    state = doc.get("position") or doc["status"]
+    return doc["workflow_id"] * 100 + STATE_NUMBERS.get(state, 0)
+
 
 def task_url(base: str, doc: dict[str, Any]) -> str:
     """The task's page: `{base}/workflows/{workflow_id}/tasks/{task_id}` (base = the face's URL)."""
@@ -26,7 +38,8 @@ def task_body(doc: dict[str, Any], base: str) -> dict[str, Any]:
     return {"task": {
         "task_id": doc["task_id"], "task_url": task_url(base, doc), "task_title": doc["task_title"],
         "workflow_id": doc["workflow_id"], "workflow_name": doc["workflow_name"],
-        "workflow_version": doc["workflow_version"], "status": doc["status"],
+        "workflow_version": doc["workflow_version"], "workflow_state_id": workflow_state_id(doc),
+        "status": doc["status"],
         "current_step_id": step.get("step_id"), "current_step_name": step.get("step_name"),
         "current_step_type": step.get("step_type"),
         "created_at": iso(doc["created_ts"]), "updated_at": iso(doc["updated_ts"]),

@@ -12,7 +12,28 @@ one; its approval step run keeps the status `rejected` (`approved` for an approv
 how a client tells the two outcomes apart. `failed` only appears in seeded history.
 
 A task is a JSON document (`doc`) kept by the store; the functions here change a doc in place
-and return the webhook events the change causes, as `(event, data)` pairs.
+and return the webhook events the change causes, as `(event, data)` pairs. The `data` shapes
+are the documented ones, field for field (and no event carries the step's type, as documented:
+a receiver must read the task to learn it):
+
+    flows.tasks.created      task_id, workflow_id, workflow_name, workflow_version, initiated_by,
+                             current_step {step_id, step_name, assignee}, variables
+    flows.tasks.step_change  task_id, workflow_id, workflow_name,
+                             previous_step {step_id, step_name, completed_by, completed_at, outcome},
+                             current_step {step_id, step_name, assignee}
+    flows.tasks.completed    task_id, completed_at, duration_hours, variables, outputs
+    flows.tasks.canceled     task_id, canceled_by, canceled_at, reason, step_at_cancellation
+    flows.tasks.commented    task_id, comment_id, comment_text, commented_by, current_step
+
+Assumptions where the pages give a field but not its content: `initiated_by` is the task's
+owner; a step's `assignee` is the task's assignee; `completed_by` is whoever decided (the
+approve call's `user_email`, else the API key's owner, `API_KEY_OWNER`) and the assignee for
+intake and review, whose `outcome` is `submitted`; `outputs` is `{approval_outcome,
+final_step_name}`; `step_at_cancellation` is `{step_id, step_name}`; `canceled_by` is the API
+key's owner. `completed` and `canceled` carry `task_id` too (the pages' field lists omit it,
+but an event nobody can attribute is useless). `commented` is sent when an approve or reject
+carries a non-blank comment, just before its `step_change`, with the approval step as
+`current_step` (the pages do not say what triggers it).
 """
 
 from __future__ import annotations
@@ -29,6 +50,11 @@ EVENT_CREATED = "flows.tasks.created"
 EVENT_STEP_CHANGE = "flows.tasks.step_change"
 EVENT_COMPLETED = "flows.tasks.completed"
 EVENT_CANCELED = "flows.tasks.canceled"
+EVENT_COMMENTED = "flows.tasks.commented"
+EVENTS = (EVENT_CREATED, EVENT_STEP_CHANGE, EVENT_COMPLETED, EVENT_CANCELED, EVENT_COMMENTED)
+#: Who acts through the API when the call names nobody (the approve page: user_email
+#: "defaults to API key owner"); the face has no account behind its keys.
+API_KEY_OWNER = "api.owner@example.com"
 OPEN_STATUSES = ("pending", "in_progress")
 
 Event = tuple[str, dict[str, Any]]
@@ -229,20 +255,64 @@ def awaiting_approval(doc: dict[str, Any]) -> bool:
     return doc.get("position") == "approval" and doc.get("status") in OPEN_STATUSES
 
 
-def event_data(doc: dict[str, Any], previous: dict[str, str] | None = None) -> dict[str, Any]:
-    """The `data` of a webhook envelope: the task's headline fields (task_url added on send)."""
-    step = current_step(doc) or {}
-    data: dict[str, Any] = {
-        "task_id": doc["task_id"], "task_title": doc["task_title"], "workflow_id": doc["workflow_id"],
-        "workflow_name": doc["workflow_name"], "status": doc["status"],
-        "current_step_id": step.get("step_id"), "current_step_name": step.get("step_name"),
-        "current_step_type": step.get("step_type"),
-        "updated_at": iso(doc["updated_ts"]), "completed_at": iso(doc.get("completed_ts")),
+def step_ref(doc: dict[str, Any], step: dict[str, str]) -> dict[str, Any]:
+    """`{step_id, step_name, assignee}` of a step of this task (no step type: see above)."""
+    return {"step_id": step["step_id"], "step_name": step["step_name"], "assignee": doc["assignee_email"]}
+
+
+def _variables(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(v) for v in doc["variables"]]
+
+
+def created_data(doc: dict[str, Any]) -> dict[str, Any]:
+    """`flows.tasks.created` data."""
+    step = current_step(doc)
+    return {
+        "task_id": doc["task_id"], "workflow_id": doc["workflow_id"], "workflow_name": doc["workflow_name"],
+        "workflow_version": doc["workflow_version"], "initiated_by": doc["owner_email"],
+        "current_step": step_ref(doc, step) if step else None, "variables": _variables(doc),
     }
-    if previous is not None:
-        data.update(previous_step_id=previous["step_id"], previous_step_name=previous["step_name"],
-                    previous_step_type=previous["step_type"])
-    return data
+
+
+def step_change_data(doc: dict[str, Any], previous: dict[str, str], completed_by: str, completed_at: float,
+                     outcome: str) -> dict[str, Any]:
+    """`flows.tasks.step_change` data (`outcome`: approved, rejected or submitted)."""
+    step = current_step(doc)
+    return {
+        "task_id": doc["task_id"], "workflow_id": doc["workflow_id"], "workflow_name": doc["workflow_name"],
+        "previous_step": {"step_id": previous["step_id"], "step_name": previous["step_name"],
+                          "completed_by": completed_by, "completed_at": iso(completed_at), "outcome": outcome},
+        "current_step": step_ref(doc, step) if step else None,
+    }
+
+
+def completed_data(doc: dict[str, Any], final_step: dict[str, str] | None) -> dict[str, Any]:
+    """`flows.tasks.completed` data."""
+    decision = doc.get("decision") or {}
+    outcome = None if not decision else ("approved" if decision.get("approved") else "rejected")
+    hours = max(0.0, (doc["completed_ts"] - doc["created_ts"]) / 3600.0)
+    return {
+        "task_id": doc["task_id"], "completed_at": iso(doc["completed_ts"]), "duration_hours": round(hours, 2),
+        "variables": _variables(doc),
+        "outputs": {"approval_outcome": outcome, "final_step_name": final_step["step_name"] if final_step else None},
+    }
+
+
+def canceled_data(doc: dict[str, Any], step: dict[str, str] | None, by: str, reason: str | None) -> dict[str, Any]:
+    """`flows.tasks.canceled` data."""
+    return {
+        "task_id": doc["task_id"], "canceled_by": by, "canceled_at": iso(doc["cancelled_ts"]), "reason": reason,
+        "step_at_cancellation": {"step_id": step["step_id"], "step_name": step["step_name"]} if step else None,
+    }
+
+
+def commented_data(doc: dict[str, Any], comment: dict[str, Any]) -> dict[str, Any]:
+    """`flows.tasks.commented` data."""
+    step = current_step(doc)
+    return {
+        "task_id": doc["task_id"], "comment_id": comment["comment_id"], "comment_text": comment["text"],
+        "commented_by": comment["by"], "current_step": step_ref(doc, step) if step else None,
+    }
 
 
 def _open_run(doc: dict[str, Any], position: str, ts: float) -> None:
@@ -261,16 +331,22 @@ def _close_run(doc: dict[str, Any], status: str, ts: float) -> None:
         run["completed_at"] = iso(ts)
 
 
-def _move(doc: dict[str, Any], position: str, ts: float, run_status: str = "completed") -> list[Event]:
+def _move(doc: dict[str, Any], position: str, ts: float, run_status: str = "completed",
+          completed_by: str | None = None, outcome: str = "submitted") -> list[Event]:
+    """Close the current step's run, open `position`'s; the step_change event it causes."""
     previous = current_step(doc)
     _close_run(doc, run_status, ts)
     _open_run(doc, position, ts)
     doc["status"] = "in_progress"
-    return [(EVENT_STEP_CHANGE, event_data(doc, previous))]
+    if previous is None:
+        return []
+    by = completed_by or doc["assignee_email"]
+    return [(EVENT_STEP_CHANGE, step_change_data(doc, previous, by, ts, outcome))]
 
 
 def created(doc: dict[str, Any]) -> list[Event]:
-    return [(EVENT_CREATED, event_data(doc))]
+    """The event announcing a new task."""
+    return [(EVENT_CREATED, created_data(doc))]
 
 
 def advance(doc: dict[str, Any], ts: float) -> list[Event]:
@@ -283,9 +359,10 @@ def advance(doc: dict[str, Any], ts: float) -> list[Event]:
     if position == "review":
         return _move(doc, "approval", ts)
     if position in ("action", "rejection"):
+        final = current_step(doc)
         _close_run(doc, "completed", ts)
         doc.update(position=None, status="completed", completed_ts=ts, updated_ts=ts)
-        return [(EVENT_COMPLETED, event_data(doc))]
+        return [(EVENT_COMPLETED, completed_data(doc, final))]
     raise ValueError("Task is awaiting approval")
 
 
@@ -309,16 +386,32 @@ def decide(doc: dict[str, Any], approved: bool, comment: str | None, variables: 
             doc["variables"].append(entry)
     doc["decision"] = {"approved": approved, "comment": comment, "variables": variables, "user_email": user_email,
                        "decided_at": iso(ts)}
-    return _move(doc, "action" if approved else "rejection", ts, run_status="approved" if approved else "rejected")
+    by = user_email or API_KEY_OWNER
+    events: list[Event] = []
+    if comment is not None and comment.strip():
+        events.append((EVENT_COMMENTED, commented_data(doc, _add_comment(doc, comment, by, ts))))
+    outcome = "approved" if approved else "rejected"
+    return events + _move(doc, "action" if approved else "rejection", ts, run_status=outcome, completed_by=by,
+                          outcome=outcome)
 
 
-def cancel(doc: dict[str, Any], ts: float) -> list[Event]:
+def _add_comment(doc: dict[str, Any], text: str, by: str, ts: float) -> dict[str, Any]:
+    """Keep a comment on the task (ids are `cmt_<task>_<n>`, stable across restarts)."""
+    comments = doc.setdefault("comments", [])
+    comment = {"comment_id": f"cmt_{doc['task_id']}_{len(comments) + 1}", "text": text, "by": by, "at": iso(ts),
+               "step_id": (current_step(doc) or {}).get("step_id")}
+    comments.append(comment)
+    return comment
+
+
+def cancel(doc: dict[str, Any], ts: float, reason: str | None = None, by: str = API_KEY_OWNER) -> list[Event]:
     """Stop an open task; ValueError once it has finished."""
     if doc.get("status") not in OPEN_STATUSES:
         raise ValueError("Task cannot be cancelled in its current state")
+    step = current_step(doc)
     _close_run(doc, "cancelled", ts)
     doc.update(position=None, status="cancelled", updated_ts=ts, cancelled_ts=ts)
-    return [(EVENT_CANCELED, event_data(doc))]
+    return [(EVENT_CANCELED, canceled_data(doc, step, by, reason))]
 
 
 def _fail(doc: dict[str, Any], ts: float) -> None:

@@ -48,7 +48,7 @@ async def wait_loaded(pilot: Any, app: LexiApp, timeout: float = 30.0) -> MainSc
     deadline = time.monotonic() + timeout
     while True:
         screen = app.screen
-        if isinstance(screen, MainScreen) and screen.fetched_at is not None:
+        if isinstance(screen, MainScreen) and screen.state.fetched_at is not None:
             await pilot.pause()
             return screen
         if time.monotonic() > deadline:
@@ -99,16 +99,16 @@ async def _refresh(base_url: str, key: str, sizes: tuple[int, ...], runs: int) -
             lists = task_lists(size)
             steps: dict[str, list[float]] = {step: [] for step in STEPS}
             for _ in range(runs):
-                screen._store("pending", [])
+                screen.store("pending", [])
                 for step in STEPS:
                     await settle(pilot)
                     tasks = lists[step]
-                    steps[step].append(await cpu_ms(pilot, lambda: screen._store("pending", tasks)))
+                    steps[step].append(await cpu_ms(pilot, lambda: screen.store("pending", tasks)))
                 if screen.table.task_count != size:
                     raise RuntimeError(f"the table shows {screen.table.task_count} tasks, expected {size}")
             result.runs[size] = steps
             del lists
-            screen._store("pending", [])
+            screen.store("pending", [])
             gc.collect()
     return result
 

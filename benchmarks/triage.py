@@ -68,9 +68,9 @@ async def _triage(base_url: str, key: str, count: int) -> TriageRun:
             if current is None:
                 break
             target = current.id
-            await send_key(app, "a", lambda: target in screen.inflight or table.get(target) is None)
+            await send_key(app, "a", lambda: target in screen.state.inflight or table.get(target) is None)
         deadline = time.monotonic() + DRAIN_TIMEOUT
-        while table.task_count or screen.inflight:
+        while table.task_count or screen.state.inflight:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{table.task_count} tasks still pending after the last key")
             await asyncio.sleep(POLL)

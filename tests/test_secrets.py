@@ -36,7 +36,7 @@ async def test_a_session_leaves_the_key_in_no_file(tmp_path) -> None:
         try:
             app = LexiApp(AppSettings(base_url=server.base_url, use_keyring=False, refresh_interval=0))
             async with app.run_test(size=(100, 30)) as pilot:
-                while not (isinstance(app.screen, MainScreen) and app.screen.fetched_at is not None):
+                while not (isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None):
                     await pilot.pause(0.05)
                 await pilot.press("a", "y", "Y", "question_mark", "escape")
                 await pilot.pause(0.3)

@@ -8,7 +8,8 @@ hang), else the login screen. A 401 at any point brings the login screen back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -92,6 +93,31 @@ class LexiApp(App[None]):
         self.key_problem: str | None = None
         self.last_request_id: str | None = None
         """X-Request-ID of the latest response, for the audit log."""
+        self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lexi-tui-disk")
+        """One thread for local writes (the audit log): off the event loop, in order."""
+
+    def write_in_background(self, write: Callable[..., object], *args: object, what: str) -> None:
+        """Run `write(*args)` in the disk thread; a failure is shown, never raised into triage.
+
+        Args:
+            write: a function that does disk I/O.
+            args: its arguments.
+            what: what is written, for the message ("the audit log").
+        """
+        future = self._disk.submit(write, *args)
+
+        def done(finished: Future[object]) -> None:
+            problem = finished.exception()
+            if problem is not None:
+                try:
+                    self.call_from_thread(self.notify, f"Could not write {what}: {problem}", severity="warning",
+                                          markup=False)
+                except RuntimeError:  # The app has stopped: the message goes to stderr instead.
+                    import sys
+
+                    print(f"lexi-tui: could not write {what}: {problem}", file=sys.stderr)
+
+        future.add_done_callback(done)
 
     # -- the provider ------------------------------------------------------------------
 
@@ -131,6 +157,7 @@ class LexiApp(App[None]):
                     bar.rate_limit = info.rate_limit
 
     async def on_unmount(self) -> None:
+        await asyncio.to_thread(self._disk.shutdown, wait=True)  # Every audit line is written.
         if self._provider is not None:
             await self._provider.aclose()
 
@@ -175,9 +202,9 @@ class LexiApp(App[None]):
             return
         self.push_screen(
             MainScreen(
+                self.provider,
                 RefreshBudget(self.settings.refresh_interval),
                 self.settings.confirm_types,
-                self.provider.capabilities,
                 journal=HeldJournal(self.settings.profile),
                 undo_window=self.settings.undo_window,
                 rules=self.settings.rules,
@@ -218,6 +245,7 @@ class LexiApp(App[None]):
             self._connect(key)
             for screen in self.screen_stack:
                 if isinstance(screen, MainScreen):
+                    screen.use_provider(self.provider)
                     screen.run_refresh()
 
         self.push_screen(self._login_screen(reason), done)
@@ -298,19 +326,66 @@ class LexiApp(App[None]):
 
         async def answered(choice: str | None) -> None:
             if choice == "send":
-                main.release_all()
-                await main.wait_for_actions()
+                main.actions.release_all()
+                await main.actions.wait_for_actions()
                 self.exit()
             elif choice == "drop":
-                main.drop_all()
+                main.actions.drop_all()
                 self.exit()
 
         self.push_screen(QuitDialog(count), answered)
 
     def action_switch_profile(self) -> None:
-        from lexi_tui.ui.screens.profile_picker import open_profile_picker
+        """`P`: pick another profile (when there is one), then switch to it."""
+        from lexi_tui.ui.screens.profile_picker import ProfilePicker
 
-        open_profile_picker(self)
+        if len(self.settings.profiles) < 2:
+            self.notify("There is only one profile. Add [profiles.NAME] tables to the config to switch.",
+                        timeout=5, markup=False)
+            return
+        if isinstance(self.screen, ProfilePicker):
+            return
+        if not isinstance(self.screen, MainScreen):  # A dialog may hold typed text: never drop it.
+            self.notify("Finish or close this screen first, then press P to switch profiles.", timeout=4,
+                        markup=False)
+            return
+
+        def chosen(name: str | None) -> None:
+            if name and name != self.settings.profile:
+                self.switch_profile(name)
+
+        self.push_screen(ProfilePicker(self.settings.profiles, self.settings.profile), chosen)
+
+    def switch_profile(self, name: str) -> bool:
+        """Leave the current profile for `name`; False (with a note) when it must wait."""
+        profile = next((p for p in self.settings.profiles if p.name == name), None)
+        if profile is None:
+            self.notify(f"There is no profile named {name!r}.", severity="error", markup=False)
+            return False
+        main = self.main_screen
+        if main is not None and (main.journal.actions or main.state.inflight):
+            self.notify("Actions are still waiting to be sent: press u to undo them or wait a moment, then switch.",
+                        title="Not switched", severity="warning", timeout=6, markup=False)
+            return False
+        while len(self.screen_stack) > 1 and self.main_screen is not None:
+            # A popped screen is removed later; its workers (a refresh, reading a task's files)
+            # must not outlive the provider they were started for.
+            self.workers.cancel_node(self.screen)
+            self.pop_screen()
+        settings = self.settings
+        settings.profile = profile.name
+        settings.provider = profile.provider
+        settings.base_url = profile.base_url
+        settings.ca_bundle = profile.ca_bundle
+        settings.api_key = settings.profile_keys.get(profile.name)
+        host = urlsplit(profile.base_url).netloc or profile.base_url
+        self.location = f"{profile.name} @ {host}"
+        self.key_problem = None
+        if settings.api_key:
+            self._start(settings.api_key)
+        else:
+            self._resolve_key()
+        return True
 
     def action_toggle_light(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

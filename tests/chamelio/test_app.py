@@ -60,7 +60,7 @@ async def wait_for(pilot: Any, predicate: Any, timeout: float = 8.0) -> None:
 
 async def loaded(pilot: Any) -> MainScreen:
     app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.fetched_at is not None)
+    await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
     return app.screen
 
 
@@ -106,7 +106,7 @@ async def test_add_a_task_by_its_url(server: RunningServer) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         await wait_for(pilot, lambda: screen.table.current is not None)
         assert screen.table.current.id == str(task_id)
-        assert screen.view == "pending"
+        assert screen.state.view == "pending"
         assert watchlist.load(PROFILE) == [task_id]
         # The files of the approval step are listed by name in the detail pane.
         fields = screen.detail.query_one("#detail-fields", Static)
@@ -135,7 +135,7 @@ async def test_approve_with_an_edited_variable_and_a_comment(server: RunningServ
     app = make_app(server)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await loaded(pilot)
-        assert [t.id for t in screen.lists["pending"]] == [str(task_id)]
+        assert [t.id for t in screen.state.lists["pending"]] == [str(task_id)]
         dialog = await open_approve(pilot)
         dialog.query_one("#approve-comment", Input).value = "Cap agreed with procurement"
         value = field(dialog, "approved_value")
@@ -154,7 +154,7 @@ async def test_approve_with_an_edited_variable_and_a_comment(server: RunningServ
         sent = {v["variable_id"]: v["value"] for v in done["variables"]}
         assert sent["approved_value"] == "20000"
         assert "approval_notes" not in sent  # Empty and optional: not sent.
-        assert all(t.id != str(task_id) for t in screen.lists["pending"])
+        assert all(t.id != str(task_id) for t in screen.state.lists["pending"])
 
 
 async def test_a_failed_approval_keeps_everything_typed_and_enter_retries(server: RunningServer) -> None:
@@ -197,7 +197,7 @@ async def test_reject_with_a_comment(server: RunningServer) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         done = record(server, task_id)
         assert done["outcome"] == "rejected" and done["comment"] == "Liability cap is missing"
-        assert all(t.id != str(task_id) for t in screen.lists["pending"])
+        assert all(t.id != str(task_id) for t in screen.state.lists["pending"])
 
 
 async def test_cancel_asks_first_and_then_cancels(server: RunningServer) -> None:
@@ -215,9 +215,9 @@ async def test_cancel_asks_first_and_then_cancels(server: RunningServer) -> None
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         await wait_for(pilot, lambda: record(server, task_id)["outcome"] == "cancelled")
-        await wait_for(pilot, lambda: all(t.id != str(task_id) for t in screen.lists["pending"]))
+        await wait_for(pilot, lambda: all(t.id != str(task_id) for t in screen.state.lists["pending"]))
         await pilot.press("5")  # The cancelled view.
-        await wait_for(pilot, lambda: [t.id for t in screen.lists.get("cancelled", [])] == [str(task_id)])
+        await wait_for(pilot, lambda: [t.id for t in screen.state.lists.get("cancelled", [])] == [str(task_id)])
         assert screen.table.current is not None and screen.table.current.id == str(task_id)
         assert record(server, task_id)["cancel_calls"] == 1
 
@@ -239,9 +239,9 @@ async def test_approving_a_task_someone_else_decided_explains_and_refreshes(serv
         await wait_for(pilot, lambda: "no longer awaiting approval" in notices(app))
         assert "Task is not awaiting approval" in notices(app)
         assert "It is now in progress at 'Send for signature'" in notices(app)
-        await wait_for(pilot, lambda: all(t.id != str(task_id) for t in screen.lists["pending"]))
+        await wait_for(pilot, lambda: all(t.id != str(task_id) for t in screen.state.lists["pending"]))
         await pilot.press("2")  # In progress: where the task went.
-        await wait_for(pilot, lambda: [t.id for t in screen.lists.get("in_progress", [])] == [str(task_id)])
+        await wait_for(pilot, lambda: [t.id for t in screen.state.lists.get("in_progress", [])] == [str(task_id)])
         done = record(server, task_id)
         assert done["approve_calls"] == 2 and done["comment"] is None  # Ours was not applied.
 
@@ -256,7 +256,7 @@ async def test_switch_between_a_lexi_and_a_chamelio_profile(server: RunningServe
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await loaded(pilot)
         assert screen.capabilities.chat and not screen.capabilities.add_by_reference
-        lexi_pending = {t.id for t in screen.lists["pending"]}
+        lexi_pending = {t.id for t in screen.state.lists["pending"]}
         assert lexi_pending and str(task_id) not in lexi_pending
         await pilot.press("P")
         await wait_for(pilot, lambda: isinstance(app.screen, ProfilePicker))
@@ -264,7 +264,7 @@ async def test_switch_between_a_lexi_and_a_chamelio_profile(server: RunningServe
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen is not screen)
         chamelio_screen = await loaded(pilot)
         assert chamelio_screen.capabilities.add_by_reference and not chamelio_screen.capabilities.chat
-        assert [t.id for t in chamelio_screen.lists["pending"]] == [str(task_id)]
+        assert [t.id for t in chamelio_screen.state.lists["pending"]] == [str(task_id)]
         assert app.location.startswith(f"{PROFILE} @ ")
         assert len([s for s in app.screen_stack if isinstance(s, MainScreen)]) == 1
         footer_keys = {b.binding.id for b in app.active_bindings.values() if b.enabled}
@@ -276,7 +276,7 @@ async def test_switch_between_a_lexi_and_a_chamelio_profile(server: RunningServe
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen is not chamelio_screen)
         back = await loaded(pilot)
-        assert {t.id for t in back.lists["pending"]} == lexi_pending
+        assert {t.id for t in back.state.lists["pending"]} == lexi_pending
         assert app.settings.provider == "lexi" and app.location.startswith("work @ ")
 
 
@@ -327,7 +327,7 @@ async def test_rejecting_a_task_that_moved_on_says_so_and_refreshes(server: Runn
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         await wait_for(pilot, lambda: "Task is not awaiting approval" in notices(app))
-        await wait_for(pilot, lambda: all(t.id != str(task_id) for t in screen.lists["pending"]))
+        await wait_for(pilot, lambda: all(t.id != str(task_id) for t in screen.state.lists["pending"]))
         # Said in Chamelio's words: the user rejected, nothing was "dismissed".
         assert "Could not reject: already handled" in [n.title for n in app._notifications]
         assert "dismiss" not in notices(app).lower()
@@ -385,11 +385,11 @@ async def test_forget_stops_watching_and_sends_nothing(server: RunningServer) ->
         await pilot.press("minus")
         await wait_for(pilot, lambda: len(watchlist.load(PROFILE)) == 1)
         assert str(watchlist.load(PROFILE)[0]) != gone
-        assert [t.id for t in screen.lists["pending"]] == [str(watchlist.load(PROFILE)[0])]
+        assert [t.id for t in screen.state.lists["pending"]] == [str(watchlist.load(PROFILE)[0])]
         assert record(server, int(gone))["outcome"] is None  # Only the local list changed.
         await pilot.press("r")
-        await wait_for(pilot, lambda: not screen.refreshing)
-        assert [t.id for t in screen.lists["pending"]] == [str(watchlist.load(PROFILE)[0])]
+        await wait_for(pilot, lambda: not screen.state.refreshing)
+        assert [t.id for t in screen.state.lists["pending"]] == [str(watchlist.load(PROFILE)[0])]
 
 
 async def test_profiles_do_not_switch_under_an_open_dialog(server: RunningServer) -> None:
@@ -425,7 +425,7 @@ async def test_bulk_approve_of_marked_chamelio_tasks_keeps_their_values(server: 
         await wait_for(pilot, lambda: all(record(server, i)["outcome"] == "approved" for i in ids))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        assert screen.lists["pending"] == []
+        assert screen.state.lists["pending"] == []
         assert all(record(server, i)["approve_calls"] == 1 for i in ids)
 
 

@@ -87,7 +87,7 @@ def exhaust_rate_limit(server: RunningServer, *, at_least: float = 0.8) -> float
 
 async def loaded(pilot: Any) -> MainScreen:
     await wait_for(
-        pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.fetched_at is not None
+        pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.state.fetched_at is not None
     )
     return pilot.app.screen
 

@@ -90,7 +90,7 @@ async def test_soak_at_the_starter_limit_with_live_refresh(monkeypatch: pytest.M
                     httpx.post(f"{service.root_url}/_admin/tasks", json=extra, timeout=5).raise_for_status()
                     queued.append(extra[0]["id"])
                 task = screen.table.current
-                if task is None or task.id in screen.inflight or task.status != "pending":
+                if task is None or task.id in screen.state.inflight or task.status != "pending":
                     continue
                 if step % 2:
                     await pilot.press("a")
@@ -98,7 +98,7 @@ async def test_soak_at_the_starter_limit_with_live_refresh(monkeypatch: pytest.M
                         assert isinstance(app.screen, ConfirmDialog)
                         await pilot.press("y")
                     approved.append(task.id)
-                    await wait_for(pilot, lambda: task.id not in screen.inflight, timeout=PACE)
+                    await wait_for(pilot, lambda: task.id not in screen.state.inflight, timeout=PACE)
                     if screen.table.errors.get(task.id):
                         problems.append(f"approve {task.id}: {screen.table.errors[task.id]}")
                 else:
@@ -113,10 +113,10 @@ async def test_soak_at_the_starter_limit_with_live_refresh(monkeypatch: pytest.M
                         await pilot.press("escape")
                 assert_alive(app)
             # Settle: the live refresh catches up with the service's pending list on its own.
-            await wait_for(pilot, lambda: not screen.inflight, timeout=PACE)
+            await wait_for(pilot, lambda: not screen.state.inflight, timeout=PACE)
 
             def in_sync() -> bool:
-                listed = {t.id for t in screen.lists.get("pending", [])}
+                listed = {t.id for t in screen.state.lists.get("pending", [])}
                 with httpx.Client(timeout=5) as admin:
                     pending = {
                         t["id"] for t in seeded + soak_tasks(len(queued), "queued")

@@ -65,7 +65,7 @@ def hostile_service():
 async def test_every_hostile_task_renders_inertly_in_the_list_and_detail(hostile_service) -> None:
     app = LexiApp(AppSettings(base_url=hostile_service.base_url, api_key=KEY, use_keyring=False, refresh_interval=0))
     async with app.run_test(size=(100, 30)) as pilot:
-        while not (isinstance(app.screen, MainScreen) and app.screen.fetched_at is not None):
+        while not (isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None):
             await pilot.pause(0.05)
         screen = app.screen
         table = screen.table
@@ -188,7 +188,7 @@ async def test_wrong_types_missing_fields_and_duplicate_ids_do_not_crash(body) -
         screen = app.screen
         screen.run_refresh()
         for _ in range(100):
-            if screen.fetched_at is not None or screen._failures:
+            if screen.state.fetched_at is not None or screen.state.failures:
                 break
             await pilot.pause(0.05)
         ids = screen.table.visible_ids()

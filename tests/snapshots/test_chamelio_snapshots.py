@@ -39,8 +39,8 @@ def test_chamelio_detail_view(snap_compare, chamelio_service, make_app) -> None:
         await chamelio_shots.show_detail(pilot)
         screen = pilot.app.screen
         fields = str(screen.detail.query_one("#detail-fields", Static).render())
-        seen["views"] = screen.views
-        seen["pending"] = [t.id for t in screen.lists["pending"]]
+        seen["views"] = screen.state.views
+        seen["pending"] = [t.id for t in screen.state.lists["pending"]]
         seen["step"] = "Step Legal approval (approval)" in fields
         seen["files"] = "Files NDA Adventure Works redline 3.docx" in fields
         await settle(pilot)

@@ -100,7 +100,7 @@ def test_chat_reply_proposes_a_task(snap_compare, service, make_app) -> None:
         # The list refreshes and puts the cursor on the proposed task.
         await wait_until(
             pilot,
-            lambda: not screen.refreshing
+            lambda: not screen.state.refreshing
             and screen.table.current is not None
             and screen.table.current.id == card.task_id,
         )
@@ -165,7 +165,7 @@ def test_offline_after_the_service_stops(snap_compare, start_service, make_app, 
         server.stop()
         await pilot.press("r")
         bar = screen.query_one(StatusBar)
-        await wait_until(pilot, lambda: bar.connection == "offline" and not screen.refreshing)
+        await wait_until(pilot, lambda: bar.connection == "offline" and not screen.state.refreshing)
         seen["detail"] = bar.detail.split(" (")[0]
         seen["rows"] = screen.table.task_count  # The last list stays on screen.
         await settle(pilot)

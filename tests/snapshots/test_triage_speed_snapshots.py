@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Log
 
 from lexi_tui.core.rules import parse_rules
 from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
-from lexi_tui.ui.main.rules import DryRunScreen
+from lexi_tui.ui.dialogs.rules_dry_run import DryRunScreen
 from lexi_tui.ui.screens.history_screen import HistoryScreen
 from lexi_tui.ui.widgets.status_bar import StatusBar
 from tools.screenshots.screenshots import FIXED_NOW, loaded, settle, wait_until
@@ -60,8 +60,8 @@ def _pinned_ids_and_history_times(monkeypatch: pytest.MonkeyPatch) -> None:
 def pin_time_based(screen: Any) -> None:
     """"updated just now" however long the steps took on a busy machine, and no toasts
     (each vanishes after a few seconds: whether it is on the picture would depend on speed)."""
-    screen.fetched_at = time.time()
-    screen._update_clock()
+    screen.state.fetched_at = time.time()
+    screen.refresher.update_clock()
     screen.app.clear_notifications()
 
 
@@ -176,7 +176,7 @@ def test_rules_log_after_a_live_run(snap_compare, service, make_app) -> None:
     async def run_before(pilot) -> None:
         screen = await loaded(pilot)
         acted = {PENDING_IDS[0], PENDING_IDS[3], PENDING_IDS[5]}
-        await wait_until(pilot, lambda: not screen.inflight and not acted & set(screen.table.visible_ids()))
+        await wait_until(pilot, lambda: not screen.state.inflight and not acted & set(screen.table.visible_ids()))
         log = screen.query_one("#rules-log", Log)
         seen["log"] = [line.split(" (rule")[0] for line in log.lines]
         seen["rows"] = screen.table.visible_ids()
@@ -208,7 +208,7 @@ def test_rules_dry_run(snap_compare, start_service, make_app) -> None:
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, MainScreen))
         screen = pilot.app.screen
         await pilot.press("p")
-        await wait_until(pilot, lambda: screen.fetched_at is not None and screen.table.task_count == 6)
+        await wait_until(pilot, lambda: screen.state.fetched_at is not None and screen.table.task_count == 6)
         await pilot.press("R")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, DryRunScreen))
         seen["would"] = [(d.task.id, d.action, d.rule.name) for d in pilot.app.screen.decisions]

@@ -28,7 +28,7 @@ async def test_a_crash_writes_a_scrubbed_report_and_says_where(service, monkeypa
     app = make_app(service)
     with pytest.raises(RuntimeError):
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.fetched_at is not None)
+            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
             await pilot.press("r")
             await pilot.pause(0.2)
     reports = list(crash_dir().glob("crash-*.txt"))

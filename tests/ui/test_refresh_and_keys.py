@@ -28,14 +28,14 @@ def add_task(service, description: str) -> str:
 
 
 async def loaded(pilot) -> MainScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.fetched_at is not None)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.state.fetched_at is not None)
     return pilot.app.screen
 
 
 async def refreshed(pilot, screen: MainScreen) -> None:
-    before = screen.fetched_at
+    before = screen.state.fetched_at
     await pilot.press("r")
-    await wait_for(pilot, lambda: screen.fetched_at != before and not screen.refreshing)
+    await wait_for(pilot, lambda: screen.state.fetched_at != before and not screen.state.refreshing)
 
 
 async def test_refresh_keeps_the_cursor_marks_new_tasks_and_moves_past_vanished_ones(service) -> None:
@@ -96,7 +96,7 @@ async def test_help_lists_every_key_and_the_palette_runs_actions(service) -> Non
         await pilot.press(*"Show completed")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: screen.view == "completed")
+        await wait_for(pilot, lambda: screen.state.view == "completed")
 
 
 async def test_keys_can_be_remapped_by_binding_id(service) -> None:
@@ -138,13 +138,13 @@ async def test_refresh_waits_while_a_dialog_is_open(service) -> None:
         screen = await loaded(pilot)
         await pilot.press("d", "6", *"half typed")
         dialog = app.screen
-        fetched = screen.fetched_at
+        fetched = screen.state.fetched_at
         add_task(service, "Arrives while the dialog is open")
-        screen._tick()  # The live-refresh timer fires under the dialog...
+        screen.refresher.tick()  # The live-refresh timer fires under the dialog...
         await pilot.pause(0.3)
-        assert screen.fetched_at == fetched  # ...and waits.
+        assert screen.state.fetched_at == fetched  # ...and waits.
         assert app.screen is dialog and dialog.query_one("#reason-text").value == "half typed"
         assert dialog.focused is dialog.query_one("#reason-text")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: screen.fetched_at != fetched)  # Caught up once it closed.
+        await wait_for(pilot, lambda: screen.state.fetched_at != fetched)  # Caught up once it closed.
         assert screen.table.task_count == len(PENDING_IDS) + 1

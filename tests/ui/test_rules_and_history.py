@@ -8,7 +8,7 @@ from ui_support import PENDING_IDS, admin_task, make_app, make_service, wait_for
 
 from lexi_tui.core.history import read
 from lexi_tui.core.rules import parse_rules
-from lexi_tui.ui.main.rules import DryRunScreen
+from lexi_tui.ui.dialogs.rules_dry_run import DryRunScreen
 from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.screens.history_screen import HistoryScreen
 from lexi_tui.ui.widgets.status_bar import StatusBar
@@ -22,7 +22,7 @@ RULES = parse_rules([
 
 
 async def loaded(pilot) -> MainScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.fetched_at is not None)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.state.fetched_at is not None)
     return pilot.app.screen
 
 
@@ -34,8 +34,8 @@ async def test_dry_run_then_live_rules_leave_campaign_start_alone() -> None:
             await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
             screen = app.screen
             await pilot.press("p")
-            assert screen.rules_paused
-            await wait_for(pilot, lambda: screen.fetched_at is not None)
+            assert screen.state.rules_paused
+            await wait_for(pilot, lambda: screen.state.fetched_at is not None)
             await pilot.press("R")
             assert isinstance(app.screen, DryRunScreen)
             would = {d.task.id: d.action for d in app.screen.decisions}
@@ -84,7 +84,7 @@ async def test_pausing_stops_a_rules_run_part_way() -> None:
             screen = app.screen
             await wait_for(pilot, lambda: writes(service) >= 1, timeout=8)  # The first is on its way...
             await pilot.press("p")  # ...and the user pauses the rules.
-            await wait_for(pilot, lambda: not screen.inflight, timeout=8)
+            await wait_for(pilot, lambda: not screen.state.inflight, timeout=8)
             log = "\n".join(screen.query_one("#rules-log", Log).lines)
             assert "rules paused" in log and "not sent" in log
             await pilot.pause(0.7)  # Longer than a request takes: nothing else goes out.
@@ -105,10 +105,10 @@ async def test_a_rule_action_that_keeps_failing_is_left_for_a_person() -> None:
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await loaded(pilot)
             for _ in range(5):
-                await wait_for(pilot, lambda: not screen.inflight and not screen.refreshing)
+                await wait_for(pilot, lambda: not screen.state.inflight and not screen.state.refreshing)
                 await pilot.press("r")
-                await wait_for(pilot, lambda: not screen.refreshing)
-            await wait_for(pilot, lambda: not screen.inflight)
+                await wait_for(pilot, lambda: not screen.state.refreshing)
+            await wait_for(pilot, lambda: not screen.state.inflight)
             log = "\n".join(screen.query_one("#rules-log", Log).lines)
             assert log.count("✘ approve failed for Backend will fail this one") == 3
             assert "left for you" in log
@@ -203,7 +203,7 @@ async def test_a_rule_that_names_campaign_start_does_approve_it(service) -> None
     app = make_app(service, rules=rules)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await loaded(pilot)
-        await wait_for(pilot, lambda: campaign not in screen.table.visible_ids() and not screen.inflight)
+        await wait_for(pilot, lambda: campaign not in screen.table.visible_ids() and not screen.state.inflight)
         log = "\n".join(screen.query_one("#rules-log", Log).lines)
         assert "(rule 'Q2 campaign': type campaign_start, contact_count 150 <= 150)" in log
         assert "any campaign by description" not in log  # The first rule never got it.
@@ -224,7 +224,7 @@ async def test_keeping_a_filter_leaves_paused_rules_paused(service) -> None:
             assert screen.table.has_focus and screen.table.task_count == 1
         await pilot.pause()
         assert "rules paused" in "".join(segment.text for segment in bar.render_line(0))
-        assert screen.rules_paused
+        assert screen.state.rules_paused
         log = screen.query_one("#rules-log", Log).lines
         assert sum("rule(s) active" in line for line in log) == 1  # Said once, at start.
         assert log[-1].endswith("rules paused: nothing is acted on automatically")

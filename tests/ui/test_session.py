@@ -41,7 +41,7 @@ async def test_no_keyring_says_so_and_a_bad_then_good_key_signs_in(service) -> N
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         # No keyring to keep it: the user is told, and nothing was written anywhere.
         assert any(n.title == "Key not saved" for n in app._notifications)
-        await wait_for(pilot, lambda: app.screen.fetched_at is not None)
+        await wait_for(pilot, lambda: app.screen.state.fetched_at is not None)
 
 
 async def test_login_stores_the_key_in_the_keyring_and_the_next_start_uses_it(service) -> None:
@@ -55,14 +55,14 @@ async def test_login_stores_the_key_in_the_keyring_and_the_next_start_uses_it(se
     assert memory.get_password("lexi-tui", "test") == KEY
     again = make_app(service, api_key=None, use_keyring=True)
     async with again.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: isinstance(again.screen, MainScreen) and again.screen.fetched_at is not None)
+        await wait_for(pilot, lambda: isinstance(again.screen, MainScreen) and again.screen.state.fetched_at is not None)
 
 
 async def test_environment_key_comes_first(service, monkeypatch) -> None:
     monkeypatch.setenv("LEXI_API_KEY", KEY)
     app = make_app(service, api_key=None, use_keyring=True)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.fetched_at is not None)
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
 
 
 async def test_a_401_during_use_brings_the_login_screen_back(tmp_path) -> None:
@@ -70,7 +70,7 @@ async def test_a_401_during_use_brings_the_login_screen_back(tmp_path) -> None:
     with make_service(db_path=str(tmp_path / "lexi.db")) as service:
         app = make_app(service, use_keyring=False)
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.fetched_at is not None)
+            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
             main = app.screen
             service.stop()  # The key is revoked: the service comes back accepting another.
             rotated = dataclasses.replace(service.options, port=service.port, tasks=None, keys=(new_key,))
@@ -78,8 +78,8 @@ async def test_a_401_during_use_brings_the_login_screen_back(tmp_path) -> None:
                 await pilot.press("r")
                 await wait_for(pilot, lambda: login_shown(app))
                 assert "refused" in str(app.screen.query_one("#login-reason").render())
-                fetched = main.fetched_at
+                fetched = main.state.fetched_at
                 await type_key(pilot, new_key)
                 await wait_for(pilot, lambda: app.screen is main)
-                await wait_for(pilot, lambda: main.fetched_at != fetched and not main.refreshing)
+                await wait_for(pilot, lambda: main.state.fetched_at != fetched and not main.state.refreshing)
                 assert app.provider.masked_key.endswith("1111")

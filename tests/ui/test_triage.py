@@ -19,7 +19,7 @@ def main(app) -> MainScreen:
 
 
 async def loaded(pilot) -> MainScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.fetched_at is not None)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.state.fetched_at is not None)
     return main(pilot.app)
 
 
@@ -27,7 +27,7 @@ async def test_opens_on_pending_with_counts_and_navigates(service) -> None:
     app = make_app(service)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await loaded(pilot)
-        assert screen.view == "pending"
+        assert screen.state.view == "pending"
         assert screen.query_one(Tabs).active == "view-pending"
         assert screen.table.visible_ids() == PENDING_IDS
         assert str(screen.query_one("#view-pending").label) == f"Pending {len(PENDING_IDS)}"
@@ -38,7 +38,7 @@ async def test_opens_on_pending_with_counts_and_navigates(service) -> None:
         assert screen.detail.shown.id == PENDING_IDS[2]
         await wait_for(pilot, lambda: any('"lifecycle_stage"' in line for line in screen.detail.json_view.lines))
         await pilot.press("3")  # The completed view, fetched on demand.
-        await wait_for(pilot, lambda: screen.view == "completed" and screen.table.task_count == 1)
+        await wait_for(pilot, lambda: screen.state.view == "completed" and screen.table.task_count == 1)
         assert screen.table.current.status == "completed"
         await pilot.press("1")
         assert screen.table.current.id == PENDING_IDS[0]
@@ -58,7 +58,7 @@ async def test_approve_advances_and_the_task_completes(service) -> None:
         # what the user sees, not for the follow list to be empty.)
         await wait_for(pilot, lambda: "Task completed" in [n.title for n in app._notifications], timeout=8)
         assert admin_task(service, first)["status"] == "completed"
-        assert not screen.executing
+        assert not screen.state.executing
 
 
 async def test_campaign_start_asks_first(service) -> None:
@@ -162,12 +162,12 @@ async def test_429_backs_off_and_says_so() -> None:
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await loaded(pilot)  # One call.
             await pilot.press("r")  # Two.
-            await wait_for(pilot, lambda: not screen.refreshing)
+            await wait_for(pilot, lambda: not screen.state.refreshing)
             await pilot.press("r")  # Three: 429.
             bar = screen.query_one(StatusBar)
             await wait_for(pilot, lambda: bar.connection == "rate-limited")
             assert "until" in bar.detail
-            assert screen.retry_at is not None and screen._timer is not None
+            assert screen.state.retry_at is not None and screen.state.refresh_timer is not None
 
 
 async def test_service_going_away_and_coming_back(tmp_path) -> None:
@@ -182,7 +182,7 @@ async def test_service_going_away_and_coming_back(tmp_path) -> None:
             assert "retrying" in bar.detail
             assert screen.table.task_count == len(PENDING_IDS)  # The last data stays visible.
             with restart(service):
-                await wait_for(pilot, lambda: not screen.refreshing)
+                await wait_for(pilot, lambda: not screen.state.refreshing)
                 await pilot.press("r")
                 await wait_for(pilot, lambda: bar.connection == "online")
 

@@ -21,7 +21,7 @@ def approves_received(service) -> int:
 
 
 async def loaded(pilot) -> MainScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.fetched_at is not None)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.state.fetched_at is not None)
     return pilot.app.screen
 
 
@@ -207,7 +207,7 @@ async def test_bulk_dismiss_with_one_reason_and_cancel_part_way() -> None:
             await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
             dialog = app.screen
             await pilot.press("y")
-            await wait_for(pilot, lambda: dialog.summary is None and len(screen.inflight) == 6)
+            await wait_for(pilot, lambda: dialog.summary is None and len(screen.state.inflight) == 6)
             await pilot.pause(0.6)
             await pilot.press("escape")  # Stop part-way.
             await wait_for(pilot, lambda: dialog.phase == "done", timeout=8)

@@ -263,7 +263,7 @@ async def loaded(pilot: Any) -> Any:
     from lexi_tui.ui.main.screen import MainScreen
 
     app = pilot.app
-    await wait_until(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.fetched_at is not None)
+    await wait_until(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
     screen = app.screen
     await wait_until(pilot, lambda: bool(screen.detail.json_view.lines))
     await pilot.pause()
@@ -300,7 +300,7 @@ async def show_chat(pilot: Any) -> None:
     # The list refreshes and selects the proposed task; wait for that to finish too.
     await wait_until(
         pilot,
-        lambda: not screen.refreshing
+        lambda: not screen.state.refreshing
         and screen.table.current is not None
         and screen.table.current.id == card.task_id,
     )

@@ -41,7 +41,7 @@ async def _mark(pilot: Any, descriptions: tuple[str, ...]) -> Any:
 
     screen = await loaded(pilot)
     for start in descriptions:
-        task_id = next(t for t in screen.lists[screen.views[0]] if t.description.startswith(start)).id
+        task_id = next(t for t in screen.state.lists[screen.state.views[0]] if t.description.startswith(start)).id
         assert screen.table.select(task_id), task_id
         await pilot.press("space")
     return screen
@@ -77,7 +77,7 @@ async def show_history(pilot: Any) -> None:
         await wait_until(pilot, lambda: dialog.phase == "done")
         await pilot.press("enter")
         await wait_until(pilot, lambda: pilot.app.screen is screen)
-        list_task = next(t for t in screen.lists[screen.views[0]] if t.type == "list_operation")
+        list_task = next(t for t in screen.state.lists[screen.state.views[0]] if t.type == "list_operation")
         assert screen.table.select(list_task.id)
         await pilot.press("d", "2", "enter")  # manual_execution
         await wait_until(pilot, lambda: pilot.app.screen is screen and list_task.id not in screen.table.visible_ids())
@@ -86,5 +86,5 @@ async def show_history(pilot: Any) -> None:
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen))
         table = pilot.app.screen.query_one(DataTable)
         await wait_until(pilot, lambda: table.row_count == 3)
-    screen.fetched_at = time.time()  # "updated just now", however long the steps took.
-    screen._update_clock()
+    screen.state.fetched_at = time.time()  # "updated just now", however long the steps took.
+    screen.refresher.update_clock()

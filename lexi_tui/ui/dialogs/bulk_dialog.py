@@ -24,6 +24,7 @@ from textual.widgets import Button, Label, ProgressBar, Static
 from lexi_tui.api.models import Task
 from lexi_tui.api.text import clean
 from lexi_tui.core.bulk import ALREADY_HANDLED, BulkSummary, run_bulk
+from lexi_tui.providers.base import Provider
 
 SHOWN_DESCRIPTION = 50
 
@@ -71,13 +72,15 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
         Binding("q", "quit_guarded", "Quit", show=False, id="bulk.quit"),
     ]
 
-    def __init__(self, tasks: list[Task], action: str, *, reason: str | None, label: str, profile: str) -> None:
+    def __init__(self, tasks: list[Task], action: str, *, reason: str | None, label: str, profile: str,
+                 provider: Provider) -> None:
         super().__init__()
         self.tasks = tasks
         self.action = action
         self.reason = reason
         self.label = label
         self.profile = profile
+        self.provider = provider
         self.phase = "confirm"
         self.summary: BulkSummary | None = None
         self._cancel = asyncio.Event()
@@ -163,7 +166,7 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
             self._status(f"Waiting {seconds:.0f} s for the rate limit to reset (no 429s)…")
 
         summary = await run_bulk(
-            self.app.provider,  # type: ignore[attr-defined]
+            self.provider,
             self.tasks,
             self.action,
             reason=self.reason,

@@ -23,7 +23,14 @@ from lexi_tui.api.errors import LexiError
 from lexi_tui.api.models import DISMISS_REASONS, Task
 
 SendDismiss = Callable[[str | None], Awaitable[None]]
-"""Sends the dismissal with a reason; raises LexiError when it should be retried."""
+"""Sends the dismissal with a reason; raises LexiError when it was not applied and may be
+retried, MaybeApplied when the answer was lost and the task could not be read again."""
+
+
+class MaybeApplied(Exception):
+    """The answer to the dismissal was lost and reading the task failed too: it may have been
+    applied. The dialog stays open with the text; sending again is safe (the server refuses a
+    second dismissal of a task that is no longer pending)."""
 
 
 class DismissDialog(ModalScreen[str | None]):
@@ -160,6 +167,12 @@ class DismissDialog(ModalScreen[str | None]):
     async def _do_send(self, reason: str | None) -> None:
         try:
             await self._send(reason)
+        except MaybeApplied as unknown:
+            self.sending = False
+            self.query_one("#send", Button).disabled = False
+            self._status(f"{unknown} Press Enter to try again: the server refuses a second "
+                         f"{self.verb.lower()} of a task that is no longer pending.", error=True)
+            return
         except LexiError as error:
             self.sending = False
             self.query_one("#send", Button).disabled = False

@@ -1,57 +1,55 @@
 """The triage screen: status views, the task list, the detail pane or chat, and the keys.
 
-All HTTP runs in workers. Live refresh is one exclusive worker re-armed with a timer
-(never `set_interval`, so refreshes cannot overlap), paced by `RefreshBudget` from the
-rate-limit headers; it holds back while a dialog is open and catches up when it closes.
+One screen, its state declared once (`TriageState`), and four parts that each own one
+concern and share that state: `refresh.py` (live refresh within the rate limit),
+`actions.py` (approve and dismiss, the undo window, bulk runs), `approvals.py` (approving
+through a form, cancel, the watch list: providers with comments, variables or no list
+endpoint) and `rules.py` (auto-approve/dismiss rules). The screen composes the widgets,
+answers the keys (each `action_*` hands over to the part that owns it) and keeps the lists.
+
+All HTTP runs in workers started on this screen, so they end with it; the screen talks to
+the provider it was built with, never to whatever the app holds later.
 """
 
 from __future__ import annotations
 
-import time
-from typing import ClassVar
+import json
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Input, Label, Tab, Tabs
 
-from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError, TransportError
 from lexi_tui.api.models import Task, TaskStatus
 from lexi_tui.core.budget import RefreshBudget
 from lexi_tui.core.journal import HeldJournal
 from lexi_tui.core.rules import Rule
-from lexi_tui.providers.base import Capabilities
-from lexi_tui.ui.main.approvals import ApprovalActions
-from lexi_tui.ui.main.rules import RuleActions, rules_log_widget
-from lexi_tui.ui.main.triage import TriageActions, summary
+from lexi_tui.providers.base import Capabilities, Provider
+from lexi_tui.ui.main.actions import TriageActions
+from lexi_tui.ui.main.approvals import FormApprovals
+from lexi_tui.ui.main.refresh import LiveRefresh
+from lexi_tui.ui.main.rules import RulesPart
+from lexi_tui.ui.main.state import TriageState
 from lexi_tui.ui.widgets.chat_panel import ChatPanel
 from lexi_tui.ui.widgets.detail_pane import TaskDetail
 from lexi_tui.ui.widgets.footer import QuietFooter
 from lexi_tui.ui.widgets.status_bar import StatusBar
 from lexi_tui.ui.widgets.task_table import TaskTable
 
-
-def result_summary(task: Task) -> str:
-    """What a finished task's metadata says happened, in one line."""
-    metadata = task.metadata if isinstance(task.metadata, dict) else {}
-    key = "error" if task.status == TaskStatus.FAILED else "result"
-    value = metadata.get(key)
-    if isinstance(value, dict):
-        if isinstance(value.get("message"), str):
-            return value["message"]
-        return ", ".join(
-            f"{k.replace('_', ' ')} {v}"
-            for k, v in value.items()
-            if isinstance(v, (str, int, float)) and not k.endswith("_id")  # Ids are noise in a toast.
-        )
-    return str(value) if value is not None else ""
+if TYPE_CHECKING:
+    from lexi_tui.ui.app import LexiApp
 
 
-class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
+def summary(task: Task) -> str:
+    """A task in one line: its description, or its type and id."""
+    return task.description or f"{task.type} {task.id}"
+
+
+class MainScreen(Screen[None]):
     """Clear the approval queue from the keyboard."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -94,39 +92,45 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
 
     def __init__(
         self,
+        provider: Provider,
         budget: RefreshBudget,
         confirm_types: tuple[str, ...],
-        capabilities: Capabilities,
         *,
         journal: HeldJournal,
         undo_window: float = 0.0,
         rules: list[Rule] | None = None,
     ) -> None:
+        """
+        Args:
+            provider: the approval system this screen triages; kept for the screen's life
+                (a new key after a 401 replaces it with `use_provider`).
+            budget: how often live refresh may poll.
+            confirm_types: task types that ask before approving.
+            journal: the undo window's journal for this profile.
+            undo_window: seconds an approve or dismiss waits before it is sent (0: at once).
+            rules: auto-approve/dismiss rules run after each refresh of the queue.
+        """
         super().__init__()
-        self.rules = list(rules or [])
-        self.rules_paused = False
-        self.journal = journal
-        self.undo_window = undo_window
-        self._hold_timers: dict[str, Timer] = {}
-        self._advanced_to: dict[str, tuple[str, int]] = {}
-        self.last_reasons: dict[str, str | None] = {}
-        self.capabilities = capabilities
-        self.views = capabilities.views
+        self.provider = provider
+        self.capabilities: Capabilities = provider.capabilities
         self.budget = budget
         self.confirm_types = confirm_types
-        self.view = self.views[0]
-        self.lists: dict[str, list[Task]] = {}
-        self.fetched_at: float | None = None
-        self.inflight: dict[str, str] = {}
-        """Task id -> "approve"/"dismiss" while the request is out: a second press sends nothing."""
-        self.executing: dict[str, Task] = {}
-        """Approved tasks followed until they complete or fail."""
-        self.refreshing = False
-        self.retry_at: float | None = None
-        self._failures = 0
-        self._timer: Timer | None = None
-        self._due = False
-        self._select_after_refresh: str | None = None
+        self.journal = journal
+        self.undo_window = undo_window
+        self.state = TriageState(views=self.capabilities.views, view=self.capabilities.views[0])
+        self.refresher = LiveRefresh(self)
+        self.actions = TriageActions(self)
+        self.forms = FormApprovals(self)
+        self.rules = RulesPart(self, list(rules or []))
+
+    @property
+    def lexi(self) -> LexiApp:
+        """The app, typed (settings, error display, login)."""
+        return cast("LexiApp", self.app)
+
+    def use_provider(self, provider: Provider) -> None:
+        """Talk to `provider` from now on (the person signed in again after a 401)."""
+        self.provider = provider
 
     # -- layout ----------------------------------------------------------------------
 
@@ -134,10 +138,11 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
         yield StatusBar(id="status-bar")
         with Horizontal(id="body"):
             with Vertical(id="list-pane"):
-                yield Tabs(*(Tab(view.replace("_", " ").title(), id=f"view-{view}") for view in self.views), id="views")
+                views = self.state.views
+                yield Tabs(*(Tab(view.replace("_", " ").title(), id=f"view-{view}") for view in views), id="views")
                 yield Input(placeholder="Filter: type to narrow the list, Enter to keep, Esc to clear", id="filter")
                 yield TaskTable(id="tasks")
-                yield rules_log_widget()
+                yield self.rules.log_widget()
             with Vertical(id="side"):
                 yield TaskDetail(id="detail")
                 yield ChatPanel(id="chat")
@@ -157,143 +162,35 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
     def chat(self) -> ChatPanel:
         return self.query_one(ChatPanel)
 
+    @property
+    def status_bar(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
     def on_mount(self) -> None:
         self.query_one("#filter").display = False
-        self.query_one("#rules-log").display = bool(self.rules)
-        if self.rules:
-            self.query_one(StatusBar).rules = "on"
-            self.rules_log(f"{len(self.rules)} rule(s) active; p pauses them, R shows a dry run")
+        self.rules.mounted()
         self.chat.display = False
         self.detail.known_types = self.capabilities.known_types
         self.relabel_bindings()
         self.query_one(Tabs).can_focus = False
         self.table.focus()
-        self.query_one(StatusBar).location = self.app.location  # type: ignore[attr-defined]
-        self.set_interval(10, self._update_clock)
-        self.run_refresh()
-        leftovers = self.journal.leftovers()
-        if leftovers:
-            # Held when the last session stopped (crash, kill): never sent. Say so, once.
-            self.journal.clear()
-            lines = "\n".join(f"{a.verb} {a.description[:60]}" for a in leftovers[:5])
-            self.notify(
-                f"{len(leftovers)} action(s) held when lexi-tui last stopped were NOT sent:\n{lines}\nAct again if you still want them.",
-                title="Not sent", severity="warning", timeout=20, markup=False,
-            )
-
-    # -- refresh ---------------------------------------------------------------------
-
-    def _tick(self) -> None:
-        if self.app.screen is not self:
-            self._due = True  # A dialog is open: catch up when it closes.
-            return
-        self.run_refresh()
+        self.status_bar.location = self.lexi.location
+        self.refresher.mounted()
+        self.actions.report_leftovers()
 
     def on_screen_resume(self) -> None:
-        if self._due and not self.refreshing:
-            self._due = False
-            self.run_refresh()
+        self.refresher.resumed()
 
-    def _schedule(self, delay: float | None) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        if delay is not None:
-            self._timer = self.set_timer(delay, self._tick)
+    def run_refresh(self) -> None:
+        """Refresh now (after a new key, a proposed task, a task handled elsewhere)."""
+        self.refresher.run()
 
-    @work(exclusive=True, group="refresh")
-    async def run_refresh(self) -> None:
-        """Fetch the pending list (and the open view), then follow executing tasks."""
-        api = self.app.provider  # type: ignore[attr-defined]
-        self.refreshing = True
-        calls = 0
-        gets_before = getattr(api, "gets", None)  # Providers reading task by task count their GETs.
-        try:
-            for status in dict.fromkeys((self.views[0], self.view)):
-                tasks = await api.list_tasks(status)
-                calls += 1
-                self._store(status, tasks)
-                if status == self.views[0]:
-                    self.apply_rules(tasks)
-            if self.executing:
-                calls += await self._follow_executing()
-        except InvalidKeyError as error:
-            self.refreshing = False
-            self._set_connection("login")
-            self.app.request_login(f"The server refused the key: {error.message}")  # type: ignore[attr-defined]
-            return
-        except RateLimitedError as error:
-            wait = error.retry_after if error.retry_after is not None else 30.0
-            self.retry_at = time.time() + wait
-            self._set_connection("rate-limited", f"until {time.strftime('%H:%M:%S', time.localtime(self.retry_at))}")
-            self.notify(f"Rate limit reached; live refresh waits {wait:.0f} s.", title="Rate limited", severity="warning")
-            self.refreshing = False
-            self._schedule(wait + 0.5)
-            return
-        except LexiError as error:
-            self._failures += 1
-            wait = min(60.0, 2.0 * 2 ** min(self._failures - 1, 5))
-            self.retry_at = time.time() + wait
-            state = "offline" if isinstance(error, TransportError) else "online"
-            self._set_connection(state, f"retrying in {wait:.0f} s ({error.message})" if state == "offline" else "")
-            if state == "online":
-                self.notify(str(error), title="Refresh failed", severity="error")
-            self.refreshing = False
-            self._schedule(wait)
-            return
-        self.refreshing = False
-        self._failures = 0
-        self.retry_at = None
-        self.fetched_at = time.time()
-        self._set_connection("online")
-        self._update_clock()
-        if self.app.settings.exit_after_load:  # type: ignore[attr-defined]
-            self.call_after_refresh(self.app.exit)
-        proposed = self._select_after_refresh
-        if proposed and self.table.select(proposed):
-            self._select_after_refresh = None
-            card = self.chat.card_for(proposed)
-            if card is not None and self.table.current is not None:
-                card.describe(self.table.current)
-        if gets_before is not None:
-            calls = max(calls, api.gets - gets_before)  # Chamelio: one GET per watched task.
-        self._schedule(self.budget.delay(api.rate_limit, calls=max(calls, 1)) if self.budget.enabled else None)
+    # -- the lists ------------------------------------------------------------------
 
-    async def _follow_executing(self) -> int:
-        """Detect approved tasks that finished; notify with their result. Returns calls made."""
-        api = self.app.provider  # type: ignore[attr-defined]
-        caps = self.capabilities
-        if caps.executing_view is None:
-            self.executing.clear()
-            return 0
-        running = await api.list_tasks(caps.executing_view)
-        self._store(caps.executing_view, running, counts_only=caps.executing_view != self.view)
-        approved = {task.id for task in running}
-        calls = 1
-        finished = [task_id for task_id in self.executing if task_id not in approved]
-        for status in caps.finished_views:
-            if not finished:
-                break
-            found = {task.id: task for task in await api.list_tasks(status)}
-            calls += 1
-            self._store(status, list(found.values()), counts_only=status != self.view)
-            for task_id in [t for t in finished if t in found]:
-                task = found[task_id]
-                self.executing.pop(task_id, None)
-                finished.remove(task_id)
-                outcome = status
-                detail = result_summary(task)
-                self.notify(
-                    Text(f"{summary(task)}" + (f": {detail}" if detail else "")).plain,
-                    title=f"Task {outcome}",
-                    severity="error" if outcome == "failed" else "information",
-                    timeout=10,
-                    markup=False,
-                )
-        return calls
-
-    def _store(self, status: str, tasks: list[Task], *, counts_only: bool = False) -> None:
-        self.lists[status] = tasks
+    def store(self, status: str, tasks: list[Task], *, counts_only: bool = False) -> None:
+        """Keep `tasks` as the list of view `status`, update its tab and, if it is on screen,
+        the list (diffed by task id, so the cursor stays on its task)."""
+        self.state.lists[status] = tasks
         tabs = self.query(f"#view-{status}")
         if not tabs:
             return
@@ -301,55 +198,38 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
         label = f"{status.replace('_', ' ').title()} {len(tasks)}"
         if tab.label.plain != label:  # Setting a label lays out the screen again, even an equal one.
             tab.label = Text(label)
-        if status == self.view and not counts_only:
+        if status == self.state.view and not counts_only:
             with self.app.batch_update():
-                changed = self.table.set_tasks(tasks, mark_new=status == self.views[0])
+                changed = self.table.set_tasks(tasks, mark_new=status == self.state.queue)
                 if changed:
                     self.detail.show(self.table.current)
                     self.refresh_bindings()  # a/d/x depend on the task under the cursor.
 
-    def _set_connection(self, state: str, detail: str = "") -> None:
-        bar = self.query_one(StatusBar)
-        bar.connection = state
-        bar.detail = detail
-        bar.rate_limit = self.app.provider.rate_limit  # type: ignore[attr-defined]
-
-    def _update_clock(self) -> None:
-        """`updated 20s ago`, coarse on purpose: one small label, at most every 10 s."""
-        label = self.query_one("#updated", Label)
-        if self.fetched_at is None:
-            text = "not fetched yet"
-        else:
-            age = time.time() - self.fetched_at
-            if age < 10:
-                text = "updated just now"
-            elif age < 60:
-                text = f"updated {int(age // 10) * 10}s ago"
-            else:
-                text = f"updated {int(age // 60)}m ago"
-        if not self.budget.enabled:
-            text += " · live refresh off"
-        if str(label.render()) != text:
-            label.update(text)
+    def drop_task(self, task_id: str) -> None:
+        """The task left every view it was in (decided, cancelled, forgotten)."""
+        for view, tasks in list(self.state.lists.items()):
+            if any(t.id == task_id for t in tasks):
+                self.store(view, [t for t in tasks if t.id != task_id])
 
     # -- selection ------------------------------------------------------------------
 
     @on(TaskTable.MarksChanged)
     def _marks_changed(self) -> None:
-        self.query_one(StatusBar).marked = len(self.table.marked)
+        self.status_bar.marked = len(self.table.marked)
 
     @on(TaskTable.Highlighted)
     def _highlighted(self, event: TaskTable.Highlighted) -> None:
         self.detail.show(event.task)
-        self.load_extras(event.task)
+        self.forms.load_extras(event.task)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Footer state: False hides a key this provider does not have, None greys it out."""
         if action in ("add_task", "cancel_task", "forget_task"):
-            return self.check_approval_action(action)
+            return self.forms.check(action)
         if action in ("approve", "dismiss_task"):
             task = self.table.current
-            if self.view != self.views[0] or task is None or task.status != TaskStatus.PENDING:
-                return None  # Shown greyed out in the footer.
+            if self.state.view != self.state.queue or task is None or task.status != TaskStatus.PENDING:
+                return None
         if action == "chat" and not self.capabilities.chat:
             return False
         if action in ("copy_id", "copy_json", "open_detail") and self.table.current is None:
@@ -358,28 +238,88 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
             return None
         return True
 
-    # -- actions ---------------------------------------------------------------------
+    def relabel(self, binding: Binding) -> Binding:
+        """`binding` as this provider says it: the dismiss key is "Reject" for Chamelio."""
+        import dataclasses
+
+        label = self.capabilities.dismiss_label
+        if binding.id != "task.dismiss" or label == "Dismiss":
+            return binding
+        return dataclasses.replace(binding, description=label,
+                                   tooltip=f"{label} the task, with a comment (a preset or your own)")
+
+    def relabel_bindings(self) -> None:
+        """The footer says the provider's word for dismissing ("Reject" for Chamelio)."""
+        if self.capabilities.dismiss_label == "Dismiss":
+            return
+        table = self._bindings.key_to_bindings
+        for key, bindings in table.items():
+            table[key] = [self.relabel(b) for b in bindings]
+
+    # -- keys: acting on tasks -------------------------------------------------------------
+
+    def action_approve(self) -> None:
+        """With marks, approve every marked task (one confirmation); else the one under the cursor."""
+        if self.table.marked:
+            self.actions.bulk("approve", None)
+            return
+        task = self.table.current
+        if task is None:
+            return
+        if self.capabilities.comments or self.capabilities.variables:
+            self.forms.approve(task)  # A form: a comment, the step's variables.
+        else:
+            self.actions.approve(task)
+
+    def action_dismiss_task(self) -> None:
+        if self.table.marked:
+            self.actions.bulk_dismiss()
+            return
+        task = self.table.current
+        if task is not None:
+            self.actions.dismiss_with_dialog(task)
+
+    def action_undo(self) -> None:
+        self.actions.undo()
+
+    def action_cancel_task(self) -> None:
+        self.forms.cancel_current()
+
+    def action_add_task(self) -> None:
+        self.forms.add_task()
+
+    def action_forget_task(self) -> None:
+        self.forms.forget_current()
+
+    def action_toggle_rules(self) -> None:
+        self.rules.toggle()
+
+    def action_rules_dry_run(self) -> None:
+        self.rules.dry_run()
+
+    # -- keys: views, filter, detail, chat ---------------------------------------------------
 
     def action_view(self, view: str) -> None:
-        if view == self.view:
+        state = self.state
+        if view == state.view:
             return
-        self.view = view
+        state.view = view
         self.query_one(Tabs).active = f"view-{view}"
         with self.app.batch_update():
-            self.table.set_tasks(self.lists.get(view, []), mark_new=False)
+            self.table.set_tasks(state.lists.get(view, []), mark_new=False)
             self.table.move_to(0)
             self.detail.show(self.table.current)
         self.refresh_bindings()
-        if view not in self.lists and not self.refreshing:
-            self.run_refresh()
+        if view not in state.lists and not state.refreshing:
+            self.refresher.run()
 
     def action_view_index(self, index: int) -> None:
-        if 0 <= index < len(self.views):
-            self.action_view(self.views[index])
+        if 0 <= index < len(self.state.views):
+            self.action_view(self.state.views[index])
 
     def action_cycle_view(self, step: int) -> None:
-        index = (self.views.index(self.view) + step) % len(self.views)
-        self.action_view(self.views[index])
+        views = self.state.views
+        self.action_view(views[(views.index(self.state.view) + step) % len(views)])
 
     @on(Tabs.TabActivated)
     def _tab_clicked(self, event: Tabs.TabActivated) -> None:
@@ -387,10 +327,10 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
             self.action_view(event.tab.id.removeprefix("view-"))
 
     def action_refresh(self) -> None:
-        if self.refreshing:
+        if self.state.refreshing:
             self.notify("A refresh is already under way.", timeout=2)
             return
-        self.run_refresh()
+        self.refresher.run()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -439,8 +379,6 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
             return
         text = self.detail.json_view.plain_text if self.detail.shown is task else ""
         if not text:
-            import json
-
             text = json.dumps(task.metadata, indent=2, ensure_ascii=False, default=str)
         self.app.copy_to_clipboard(text)
         self.notify(f"Copied the metadata JSON ({len(text):,} characters).", timeout=3)
@@ -458,21 +396,21 @@ class MainScreen(ApprovalActions, TriageActions, RuleActions, Screen[None]):
 
     @on(ChatPanel.TaskProposed)
     def _task_proposed(self, event: ChatPanel.TaskProposed) -> None:
-        if self.view != self.views[0]:
-            self.action_view(self.views[0])
-        self._select_after_refresh = event.task_id
-        if not self.refreshing:
-            self.run_refresh()
+        if self.state.view != self.state.queue:
+            self.action_view(self.state.queue)
+        self.state.select_after_refresh = event.task_id
+        if not self.state.refreshing:
+            self.refresher.run()
 
     @on(ChatPanel.ActOnTask)
     def _act_from_chat(self, event: ChatPanel.ActOnTask) -> None:
-        task = next((t for t in self.lists.get(self.views[0], []) if t.id == event.task_id), None)
+        task = self.state.queued(event.task_id)
         if task is None:
             self.notify("That task is not pending any more; refreshing.", severity="warning")
             self.action_refresh()
             return
         self.table.select(task.id)
         if event.action == "approve":
-            self.approve(task)
+            self.actions.approve(task)
         else:
-            self.dismiss_with_dialog(task)
+            self.actions.dismiss_with_dialog(task)

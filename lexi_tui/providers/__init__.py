@@ -17,7 +17,8 @@ from lexi_tui.providers.lexi import LexiProvider
 __all__ = ["Capabilities", "Provider", "LexiProvider", "ProviderInfo", "PROVIDERS", "create_provider", "info"]
 
 KeyCheck = Callable[..., Awaitable[None]]
-"""`check(key, base_url, ca_bundle=...)`: returns when the key is accepted, raises LexiError."""
+"""`check(key, base_url, ca_bundle=..., transport=...)`: returns when the key is accepted,
+raises LexiError."""
 
 
 @dataclass(frozen=True)
@@ -31,16 +32,17 @@ class ProviderInfo:
     check_key: KeyCheck
 
 
-async def _check_lexi(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:
+async def _check_lexi(key: str, base_url: str, *, ca_bundle: str | None = None, transport: object = None) -> None:
     from lexi_tui.providers.lexi import check_key
 
-    await check_key(key, base_url, ca_bundle=ca_bundle)
+    await check_key(key, base_url, ca_bundle=ca_bundle, transport=transport)
 
 
-async def _check_chamelio(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:
+async def _check_chamelio(key: str, base_url: str, *, ca_bundle: str | None = None,
+                          transport: object = None) -> None:
     from lexi_tui.providers.chamelio import check_key
 
-    await check_key(key, base_url, ca_bundle=ca_bundle)
+    await check_key(key, base_url, ca_bundle=ca_bundle, transport=transport)
 
 
 PROVIDERS: dict[str, ProviderInfo] = {

@@ -232,10 +232,10 @@ class ChamelioProvider(ClientBacked):
 
 
 
-async def check_key(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:
+async def check_key(key: str, base_url: str, *, ca_bundle: str | None = None, transport: Any = None) -> None:
     """Check a Chamelio key without a task to read: `GET /tasks/0` answers 404 for an
     accepted key and 401 (InvalidKeyError) for a refused one; anything else propagates."""
-    async with ChamelioClient(key, base_url, read_retries=0, ca_bundle=ca_bundle) as client:
+    async with ChamelioClient(key, base_url, read_retries=0, ca_bundle=ca_bundle, transport=transport) as client:
         try:
             await client.get_task(0)
         except NotFoundError:

@@ -47,12 +47,12 @@ class LexiProvider(ClientBacked):
         raise NotImplementedError("Lexi tasks cannot be cancelled; dismiss them instead")
 
 
-async def check_key(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:
+async def check_key(key: str, base_url: str, *, ca_bundle: str | None = None, transport: Any = None) -> None:
     """Prove that `key` works on `base_url` by listing the pending tasks.
 
     Raises the client's errors unchanged (InvalidKeyError for 401, PermissionDeniedError
     for 403, TransportError subclasses when unreachable) and ValueError for a string that
     cannot be a key. No retries: a person is waiting, and can simply run login again.
     """
-    async with LexiClient(key, base_url, read_retries=0, ca_bundle=ca_bundle) as client:
+    async with LexiClient(key, base_url, read_retries=0, ca_bundle=ca_bundle, transport=transport) as client:
         await client.list_tasks("pending")

@@ -67,6 +67,10 @@ class AppSettings:
     """Every `config.Profile` the user can switch to in the running app (P)."""
     profile_keys: dict[str, str] = field(default_factory=dict, repr=False)
     """Keys given up front per profile (the demo's); others resolve env, then keyring."""
+    transport_factory: Callable[[], Any] | None = None
+    """Makes the HTTP transport (`httpx.AsyncBaseTransport`) of each new API client; None: the
+    network as configured. The screenshot tool, the snapshot tests and the benchmarks route the
+    app to a local service with it while it shows a fixed URL."""
 
 
 class LexiApp(App[None]):
@@ -142,6 +146,7 @@ class LexiApp(App[None]):
             read_retries=self.settings.read_retries,
             ca_bundle=self.settings.ca_bundle,
             profile=self.settings.profile,
+            **({"transport": self.settings.transport_factory()} if self.settings.transport_factory else {}),
         )
         self._provider.add_listener(self._on_response)
         if old is not None:
@@ -231,6 +236,7 @@ class LexiApp(App[None]):
             store=self.settings.use_keyring,
             ca_bundle=self.settings.ca_bundle,
             provider=self.settings.provider,
+            transport_factory=self.settings.transport_factory,
         )
 
     def request_login(self, reason: str) -> None:

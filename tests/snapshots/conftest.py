@@ -20,11 +20,11 @@ import pytest
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
 from lexi_tui.ui.app import AppSettings, LexiApp
-from tools.screenshots.screenshots import FIXED_NOW, routed_to
+from tools.screenshots.screenshots import FIXED_NOW, routed, without_proxies
 
 SNAPSHOT_KEY = "wbk_snapshot_000000000000c0de"
 SHOWN_BASE_URL = "http://127.0.0.1:8787/functions/v1/api-gateway"
-"""What the app is told (and shows); `routed_to` sends the requests to the real port."""
+"""What the app is told (and shows); its transport sends the requests to the real port."""
 
 FIXTURE_TASKS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent.parent / "fixtures" / "tasks.json").read_text(encoding="utf-8")
@@ -37,12 +37,19 @@ def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def start_service() -> Iterator[Callable[..., RunningServer]]:
+def started() -> list[RunningServer]:
+    """The services started by this test, latest last: apps are routed to the latest."""
+    return []
+
+
+@pytest.fixture
+def start_service(started: list[RunningServer]) -> Iterator[Callable[..., RunningServer]]:
     """Start the fixture service (stopped at the end); keyword arguments override ServerOptions.
 
-    Every `LexiClient` made during the test is routed to the most recently started service.
+    Every app made during the test is routed to the most recently started service.
     """
     with contextlib.ExitStack() as stack:
+        stack.enter_context(without_proxies())
 
         def start(**overrides: Any) -> RunningServer:
             options: dict[str, Any] = dict(
@@ -51,7 +58,7 @@ def start_service() -> Iterator[Callable[..., RunningServer]]:
             options.update(overrides)
             server = start_server(ServerOptions(**options))
             stack.callback(server.stop)
-            stack.enter_context(routed_to(server))
+            started.append(server)
             return server
 
         yield start
@@ -63,11 +70,12 @@ def service(start_service: Callable[..., RunningServer]) -> RunningServer:
 
 
 @pytest.fixture
-def make_app() -> Callable[..., LexiApp]:
-    """Build the app against the routed service; keyword arguments override AppSettings."""
+def make_app(started: list[RunningServer]) -> Callable[..., LexiApp]:
+    """Build the app against the latest service; keyword arguments override AppSettings."""
 
     def make(**overrides: Any) -> LexiApp:
         settings: dict[str, Any] = dict(
+            transport_factory=(lambda: routed(started[-1])()) if started else None,
             profile="test",
             base_url=SHOWN_BASE_URL,
             api_key=SNAPSHOT_KEY,

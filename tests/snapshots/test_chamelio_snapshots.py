@@ -18,16 +18,17 @@ from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
 from lexi_tui.ui.dialogs.approve_dialog import ApproveDialog
 from tools.screenshots import chamelio_shots
-from tools.screenshots.screenshots import FIXED_NOW, routed_to, settle
+from tools.screenshots.screenshots import FIXED_NOW, settle
 
 WIDE = (120, 36)
 TALL = (120, 40)
 
 
 @pytest.fixture
-def chamelio_service() -> Iterator[RunningServer]:
+def chamelio_service(started: list[RunningServer]) -> Iterator[RunningServer]:
     options = ServerOptions(exec_delay=0.0, failure_rate=0.0, **chamelio_shots.server_options())
-    with chamelio_shots.pinned_seed_clock(FIXED_NOW.timestamp()), start_server(options) as server, routed_to(server):
+    with chamelio_shots.pinned_seed_clock(FIXED_NOW.timestamp()), start_server(options) as server:
+        started.append(server)  # `make_app` routes the app here.
         chamelio_shots.watch_all(server)
         yield server
 

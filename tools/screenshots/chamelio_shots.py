@@ -2,7 +2,7 @@
 
 Used by `tools.screenshots.screenshots` (README pictures) and by the snapshot tests. The local
 service seeds its Chamelio workflows relative to "now"; `pinned_seed_clock` makes that now
-`FIXED_NOW`, and the app is told a fixed base URL (`SHOWN_BASE_URL`) while `routed_to` sends
+`FIXED_NOW`, and the app is told a fixed base URL (`SHOWN_BASE_URL`) while its transport (`screenshots.routed`) sends
 the requests to the service's real port, so no port or date moves between runs.
 """
 

@@ -4,9 +4,9 @@ Each screenshot drives the real app headless (`App.run_test`) against a fresh in
 local service loaded with the small task list below, with the app's clock pinned, so the
 same code gives the same pictures on any day. The app is told the production URL (so the
 screens read as a user sees them) while every request is routed to the local service by a
-transport: nothing leaves the machine, and the key shown is never a real one.
+transport (`AppSettings.transport_factory`): nothing leaves the machine, and the key shown is never a real one.
 
-The snapshot tests reuse `pinned_clock` and `routed_to` from here.
+The snapshot tests reuse `pinned_clock`, `routed` and `without_proxies` from here.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from typing import Any
 
 import httpx
 
-from lexi_tui.api.chamelio import ChamelioClient
-from lexi_tui.api.lexi import LexiClient
 from lexi_tui.server.options import PRODUCTION_BASE_URL, ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
 from lexi_tui.ui import clock
@@ -216,31 +214,19 @@ class LocalTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+def routed(server: RunningServer) -> Callable[[], httpx.AsyncBaseTransport]:
+    """A transport factory for `AppSettings.transport_factory`: every request goes to `server`,
+    while the app keeps showing the URL it was given (stable across runs, unlike a free port)."""
+    return lambda: LocalTransport(server.root_url)
+
+
 @contextlib.contextmanager
-def routed_to(server: RunningServer) -> Iterator[None]:
-    """Route every `LexiClient` and `ChamelioClient` made inside this block to `server`.
-
-    The app keeps showing the URL it was given (stable across runs, unlike the service's
-    free port). Proxy variables are set aside meanwhile: a proxy would bypass the transport.
-    """
-    originals = {cls: cls.__init__ for cls in (LexiClient, ChamelioClient)}
-
-    def routed(original: Any) -> Any:
-        def init(self: Any, *args: Any, **kwargs: Any) -> None:
-            if kwargs.get("transport") is None:  # Nested blocks: the innermost one wins.
-                kwargs["transport"] = LocalTransport(server.root_url)
-            original(self, *args, **kwargs)
-
-        return init
-
+def without_proxies() -> Iterator[None]:
+    """Set the proxy variables aside meanwhile: a proxy would take requests past the transport."""
     saved = {name: os.environ.pop(name) for name in _PROXY_VARIABLES if name in os.environ}
-    for cls, original in originals.items():
-        cls.__init__ = routed(original)  # type: ignore[method-assign]
     try:
         yield
     finally:
-        for cls, original in originals.items():
-            cls.__init__ = original  # type: ignore[method-assign]
         os.environ.update(saved)
 
 
@@ -367,8 +353,8 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
 
 
-async def take(shot: Shot) -> str:
-    """Run the app for one shot and return the SVG (inside `routed_to` a local service)."""
+async def take(shot: Shot, server: RunningServer) -> str:
+    """Run the app for one shot against `server` and return the SVG."""
     from lexi_tui.ui.app import AppSettings, LexiApp
 
     settings: dict[str, Any] = dict(
@@ -378,6 +364,7 @@ async def take(shot: Shot) -> str:
         use_keyring=False,
         refresh_interval=0,
         read_retries=0,
+        transport_factory=routed(server),
     )
     settings.update(shot.settings)
     app = LexiApp(AppSettings(**settings))
@@ -395,16 +382,15 @@ async def take_all(outdir: Path, shots: Sequence[Shot] = SHOTS) -> list[Path]:
     from lexi_tui.cli.demo import temporary_data_dir
 
     try:  # A temporary data folder: the Chamelio watch list and the audit log stay out of yours.
-        with pinned_clock(), temporary_data_dir():
+        with pinned_clock(), temporary_data_dir(), without_proxies():
             for shot in shots:
                 options = ServerOptions(
                     keys=(SCREENSHOT_KEY,), tasks=TASKS, exec_delay=0.0, failure_rate=0.0, rate_limit=0,
                     **chamelio_shots.server_options(),
                 )
-                with chamelio_shots.pinned_seed_clock(FIXED_NOW.timestamp()), start_server(options) as server, \
-                        routed_to(server):
+                with chamelio_shots.pinned_seed_clock(FIXED_NOW.timestamp()), start_server(options) as server:
                     chamelio_shots.watch_all(server)
-                    svg = await take(shot)
+                    svg = await take(shot, server)
                 path = outdir / shot.name
                 path.write_text(svg, encoding="utf-8")
                 written.append(path)

@@ -8,7 +8,8 @@ the key is used for this session only; it is never written to a file.
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -31,13 +32,14 @@ class LoginScreen(Screen[str | None]):
 
     def __init__(
         self, profile: str, base_url: str, *, reason: str | None = None, store: bool = True, ca_bundle: str | None = None,
-        provider: str = "lexi",
+        provider: str = "lexi", transport_factory: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__()
         from lexi_tui.providers import info
 
         self.provider = info(provider)
         self.ca_bundle = ca_bundle
+        self.transport_factory = transport_factory
         self.profile = profile
         self.base_url = base_url
         self.reason = reason
@@ -81,7 +83,8 @@ class LoginScreen(Screen[str | None]):
     @work(exclusive=True, group="login")
     async def _check(self, key: str) -> None:
         try:
-            await self.provider.check_key(key, self.base_url, ca_bundle=self.ca_bundle)
+            transport = self.transport_factory() if self.transport_factory else None
+            await self.provider.check_key(key, self.base_url, ca_bundle=self.ca_bundle, transport=transport)
         except InvalidKeyError:
             self._fail(f"{mask_key(key)} was refused: the key is invalid, revoked or expired.")
             return

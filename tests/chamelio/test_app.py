@@ -24,6 +24,7 @@ from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
 from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.screens.help_screen import HelpScreen
 from lexi_tui.ui.screens.profile_picker import ProfilePicker
+from support.app import loaded, wait_for
 
 from .chamelio_support import KEY, admin_get, admin_post, base_url, new_task, service_options
 
@@ -46,22 +47,6 @@ def make_app(server: RunningServer, **overrides: Any) -> LexiApp:
     )
     settings.update(overrides)
     return LexiApp(AppSettings(**settings))
-
-
-async def wait_for(pilot: Any, predicate: Any, timeout: float = 8.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
-async def loaded(pilot: Any) -> MainScreen:
-    app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
-    return app.screen
 
 
 def record(server: RunningServer, task_id: int) -> dict[str, Any]:

@@ -1,38 +1,31 @@
 """Helpers for the fault tests: the service's faults and counters, liveness checks, and a
-proxy that loses answers after the service has acted on the request.
-
-`ui_support` lives in tests/ui; test folders are not packages, so its folder is put on
-`sys.path` here (pytest only adds a folder when it imports a test module from it).
-"""
+proxy that loses answers after the service has acted on the request. The app and service
+factories are `tests/support/app.py`'s."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ui"))
-
-from ui_support import (
+from lexi_tui.server.runner import RunningServer
+from lexi_tui.ui.main.screen import MainScreen
+from support.app import (
     FIXTURE_TASKS,
     KEY,
     PENDING_IDS,
     admin_task,
+    loaded,
     make_app,
     make_service,
     restart,
     wait_for,
 )
-
-from lexi_tui.server.runner import RunningServer
-from lexi_tui.ui.main.screen import MainScreen
 
 __all__ = [
     "FIXTURE_TASKS", "KEY", "PENDING_IDS", "admin_task", "make_app", "make_service", "restart", "wait_for",
@@ -84,12 +77,6 @@ def exhaust_rate_limit(server: RunningServer, *, at_least: float = 0.8) -> float
 
 # -- the app's side --------------------------------------------------------------------------
 
-
-async def loaded(pilot: Any) -> MainScreen:
-    await wait_for(
-        pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.state.fetched_at is not None
-    )
-    return pilot.app.screen
 
 
 def assert_alive(app: Any) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from ui_support import make_service
 
 from lexi_tui.server.runner import RunningServer
+from support.app import make_service
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import os
 import stat
 
 import pytest
-from ui_support import KEY, make_app, wait_for
 
 from lexi_tui.core.crash import crash_dir, scrub
 from lexi_tui.ui.main.screen import MainScreen
+from support.app import KEY, make_app, wait_for
 
 
 def test_scrub_masks_keys_and_bearer_tokens() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 from textual.command import CommandPalette
-from ui_support import KEY, PENDING_IDS, admin_task, make_app, wait_for
 
 from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.screens.help_screen import HelpScreen
+from support.app import KEY, PENDING_IDS, admin_task, loaded, make_app, wait_for
 
 
 def dismiss_elsewhere(service, task_id: str) -> None:
@@ -26,10 +26,6 @@ def add_task(service, description: str) -> str:
     assert response.status_code == 201, response.text
     return response.json()["data"]["ids"][0]
 
-
-async def loaded(pilot) -> MainScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.state.fetched_at is not None)
-    return pilot.app.screen
 
 
 async def refreshed(pilot, screen: MainScreen) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 from textual.widgets import DataTable, Log
-from ui_support import PENDING_IDS, admin_task, make_app, make_service, wait_for
 
 from lexi_tui.core.history import read
 from lexi_tui.core.rules import parse_rules
@@ -12,6 +11,7 @@ from lexi_tui.ui.dialogs.rules_dry_run import DryRunScreen
 from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.screens.history_screen import HistoryScreen
 from lexi_tui.ui.widgets.status_bar import StatusBar
+from support.app import PENDING_IDS, admin_task, loaded, make_app, make_service, wait_for
 
 RULES = parse_rules([
     # Would match campaign_start too if it were not protected: it names no type.
@@ -20,10 +20,6 @@ RULES = parse_rules([
     {"name": "lists", "action": "dismiss", "type": "list_operation", "reason": "manual_execution"},
 ])
 
-
-async def loaded(pilot) -> MainScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.state.fetched_at is not None)
-    return pilot.app.screen
 
 
 async def test_dry_run_then_live_rules_leave_campaign_start_alone() -> None:

@@ -6,12 +6,12 @@ import dataclasses
 
 import keyring
 from textual.widgets import Input
-from ui_support import KEY, make_app, make_service, wait_for
 
 from lexi_tui.server.runner import start_server
 from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.screens.login_screen import LoginScreen
 from memory_keyring import MemoryKeyring
+from support.app import KEY, make_app, make_service, wait_for
 
 
 def login_shown(app) -> bool:

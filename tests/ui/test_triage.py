@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from textual.widgets import Input, Tabs
-from ui_support import PENDING_IDS, admin_task, make_app, make_service, restart, wait_for
 
 from lexi_tui.ui.dialogs.confirm_dialog import ConfirmDialog
 from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
 from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.widgets.chat_panel import ChatPanel, TaskCard
 from lexi_tui.ui.widgets.status_bar import StatusBar
+from support.app import PENDING_IDS, admin_task, loaded, make_app, make_service, restart, wait_for
 
 
 def main(app) -> MainScreen:
     screen = app.screen
     assert isinstance(screen, MainScreen), f"expected the main screen, got {screen!r}"
     return screen
-
-
-async def loaded(pilot) -> MainScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.state.fetched_at is not None)
-    return main(pilot.app)
 
 
 async def test_opens_on_pending_with_counts_and_navigates(service) -> None:

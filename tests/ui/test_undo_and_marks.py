@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import httpx
-from ui_support import KEY, PENDING_IDS, admin_task, make_app, wait_for
 
 from lexi_tui.core.history import read
 from lexi_tui.core.journal import HeldAction, HeldJournal
 from lexi_tui.ui.dialogs.quit_dialog import QuitDialog
-from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.widgets.status_bar import StatusBar
+from support.app import KEY, PENDING_IDS, admin_task, loaded, make_app, wait_for
 
 
 def approves_received(service) -> int:
@@ -19,10 +18,6 @@ def approves_received(service) -> int:
     stats = httpx.get(f"{service.root_url}/_admin/stats", timeout=5).json()["data"]
     return int(stats["by_endpoint"].get("POST /v1/lexi/tasks/{id}/approve", 0))
 
-
-async def loaded(pilot) -> MainScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen) and pilot.app.screen.state.fetched_at is not None)
-    return pilot.app.screen
 
 
 async def test_undo_inside_the_window_sends_nothing(service) -> None:
@@ -194,7 +189,7 @@ async def test_bulk_summary_names_the_already_handled(service) -> None:
 
 
 async def test_bulk_dismiss_with_one_reason_and_cancel_part_way() -> None:
-    from ui_support import make_service
+    from support.app import make_service
 
     with make_service(latency_ms=(250, 250)) as service:
         app = make_app(service)
@@ -225,9 +220,8 @@ async def test_bulk_dismiss_with_one_reason_and_cancel_part_way() -> None:
 
 
 async def test_bulk_run_waits_for_the_rate_limit_instead_of_collecting_429s() -> None:
-    from ui_support import make_service
-
     from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
+    from support.app import make_service
 
     # Four calls per 2 s: the list and six approvals cannot fit in one window.
     with make_service(rate_limit=4, rate_window=2) as service:
@@ -272,9 +266,8 @@ async def test_a_second_enter_after_the_reason_does_not_start_a_bulk_run(service
 
 
 async def test_quit_during_a_bulk_run_waits_for_it_to_be_stopped() -> None:
-    from ui_support import make_service
-
     from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
+    from support.app import make_service
 
     with make_service(latency_ms=(300, 300)) as service:
         app = make_app(service)

@@ -251,4 +251,5 @@ class FormApprovals:
             details = await screen.provider.approval_details(task.id)  # type: ignore[attr-defined]
         except LexiError:
             return  # Only a nicety: the approve dialog reads (and reports) them again.
-        screen.detail.set_files(task, [f.file_name or f.file_id for f in details.files])
+        if screen.is_attached:
+            screen.detail.set_files(task, [f.file_name or f.file_id for f in details.files])

@@ -87,7 +87,8 @@ class TaskDetail(Vertical):
     def set_files(self, task: Task, names: list[str]) -> None:
         """The names of the task's files (read from its approval step), shown under its fields."""
         self._files[self._files_key(task)] = names
-        if self.shown is not None and self.shown.id == task.id:
+        # Read by a worker: by the time it answers, the screen may be closing (its widgets gone).
+        if self.is_mounted and self.shown is not None and self.shown.id == task.id:
             self._show_fields(self.shown, None)
 
     def _step_line(self, task: Task) -> Text | None:

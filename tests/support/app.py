@@ -1,4 +1,9 @@
-"""Helpers for driving the app with Textual's pilot against the local service."""
+"""Driving the app with Textual's pilot against the local service: factories and waits.
+
+One place for what the UI, fault, Chamelio and snapshot tests share: a service loaded with
+the fixture tasks, an app pointed at it, the service's own record of a task (the judge of what
+was applied), and waiting for a condition while the app runs.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import httpx
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
 from lexi_tui.ui.app import AppSettings, LexiApp
+from lexi_tui.ui.main.screen import MainScreen
 
 KEY = "wbk_uitest_00000000000000c0de"
 FIXTURE_TASKS: list[dict[str, Any]] = json.loads(
@@ -50,9 +56,17 @@ def admin_task(server: RunningServer, task_id: str) -> dict[str, Any]:
     return httpx.get(f"{server.root_url}/_admin/tasks/{task_id}", timeout=5).json()["data"]
 
 
-async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 8.0) -> None:
+    """Let the app run until `predicate()` holds; AssertionError after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await pilot.pause(0.05)
+
+
+async def loaded(pilot: Any) -> MainScreen:
+    """Wait until the triage screen shows its first fetched list; returns the screen."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
+    return app.screen

@@ -218,3 +218,17 @@ async def test_a_dry_run_sends_nothing_and_records_each_decision_once(tmp_path: 
         ("s-1", "dry_run", "rule:small", None), ("s-2", "dry_run", "rule:small", None),
         ("test-1", "dry_run", "rule:tests", "testing")]
     assert [r.outcome for _, r in seen.results] == ["dry_run"] * 3
+
+
+async def test_the_screen_can_plan_mark_the_rows_then_execute(tmp_path: Path) -> None:
+    raw, seen = raw_tasks(), Recorder()
+    with start(tasks=tuple(raw)) as server:
+        provider = LexiProvider(KEY, server.base_url, read_retries=0)
+        runner = seen.runner(provider, [SMALL, TESTS], tmp_path)
+        decisions = runner.plan(as_tasks(raw))  # The screen marks these rows busy, then hands them over.
+        report = await runner.execute(decisions)
+        again = await runner.execute(decisions)  # A repeated hand-over sends nothing twice.
+        await provider.aclose()
+        assert writes(server) == 3
+    assert [r.outcome for _, r in report.results] == ["ok"] * 3 and again.results == []
+    assert [d.task.id for d, _ in seen.results] == ["s-1", "s-2", "test-1"]

@@ -143,7 +143,8 @@ class RuleRunner:
         preview for a person (nothing is sent or recorded)."""
         if not self.rules:
             return []
-        return evaluate(self.rules, [task for task in pending if task.id not in set(in_flight)])
+        busy = set(in_flight)
+        return evaluate(self.rules, [task for task in pending if task.id not in busy])
 
     # -- acting -----------------------------------------------------------------------------
 

@@ -66,6 +66,8 @@ class AppSettings:
     """Every `config.Profile` the user can switch to in the running app (P)."""
     profile_keys: dict[str, str] = field(default_factory=dict, repr=False)
     """Keys given up front per profile (the demo's); others resolve env, then keyring."""
+    request_log: Any = None
+    """`--debug`: a `core.debuglog.RequestLog` (a listener) attached to every provider."""
 
 
 class LexiApp(App[None]):
@@ -118,6 +120,8 @@ class LexiApp(App[None]):
             profile=self.settings.profile,
         )
         self._provider.add_listener(self._on_response)
+        if self.settings.request_log is not None:
+            self._provider.add_listener(self.settings.request_log)
         if old is not None:
             self.run_worker(old.aclose(), group="close")
 

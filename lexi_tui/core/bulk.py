@@ -1,46 +1,67 @@
-"""Approve or dismiss many tasks in one go, inside the rate limit, with an audit trail.
+"""Approve, dismiss or cancel many tasks in one go, inside both rate limits, with an audit trail.
 
-A Starter key allows 10 calls a minute. Firing 40 approvals at once would collect 30
-429s, and a naive retry loop would then fight the app's own refresh for the budget.
-So a run is sequential and paces itself: before each call, when the last response said
-no calls remain, it waits for the window to reset instead of sending a request it knows
-will be refused. A 429 that still comes (another client on the same key) is waited out
-once, as the server's `Retry-After` says, and that task is retried once.
+A run is sequential: `Sender` sends one task at a time and is shared by `run_bulk` (the bulk
+dialog, `lexi-tui approve/dismiss`) and the rule runner (`lexi_tui.core.rule_runner`). For each
+task it:
 
-Every task sent gets a line in the local history (`lexi_tui.core.history`), whatever the
-outcome, so "did my bulk dismiss go through?" has an answer after the terminal is gone.
-A run stops cleanly when `cancel` is set: the request in flight completes, and the tasks
-not yet sent are reported as not sent (nothing was done to them). It also stops by
-itself when continuing is pointless: the key was refused, or the server cannot be
-reached; the rest are then not sent either.
+1. stops before sending when the run was cancelled or must stop (below);
+2. paces: when the last answer said no calls remain, it waits for the reset if the reset is
+   near (`Pacing.short_reset`, about two minutes: the per-minute window, or the day's last
+   minute), and otherwise stops: the day's quota is spent;
+3. checks that the history can be written (`audit.preflight`): an action that cannot be
+   recorded is not sent (issue 13), and the run stops;
+4. sends through `actions.perform` (classified by `outcomes.classify`; a lost answer is settled
+   by reading the task back, never sent again blindly);
+5. after a 429: LeadLex's headers describe the day by the docs' example, but may describe the
+   minute, so a 429 while calls remain means "this minute": wait `Retry-After` when the server
+   sent one, else `Pacing.minute_wait` (about a minute), never until midnight, then send that
+   task once more. A 429 with nothing left and a far reset means the day is over: the run
+   stops there, the rest "not sent", with the reset time in the summary. A second 429 for the
+   same task stops the run too (another client is spending the key, or the day is over and
+   the headers describe the minute);
+6. writes the audit line (`audit.record`, in a thread).
+
+A run also stops by itself when continuing is pointless or unsafe: the key was refused (401,
+403), no credits (402), the server cannot be reached, an answer was lost and could not be
+settled, or an audit line could not be written after the server acted. The tasks not sent
+are reported as such (nothing was done to them). Cancelling (`cancel` set) lets the request in
+flight complete.
+
+Threads: the history's disk I/O (preflight, append) runs in `asyncio.to_thread`; everything
+else is on the caller's event loop and never blocks it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lexi_tui.api import errors
-from lexi_tui.api.models import Task
-from lexi_tui.core import history
+from lexi_tui.core import audit
+from lexi_tui.core.actions import NOT_SENT, ActionTarget, TaskResult, perform, unique
+from lexi_tui.core.outcomes import LOST_HINT, NOT_FOUND_TEXT, Outcome
 
 if TYPE_CHECKING:
-    from lexi_tui.api.lexi import LexiClient
+    from lexi_tui.api.models import Task
+    from lexi_tui.api.ratelimit import RateLimit
 
-OK, FAILED, ALREADY_HANDLED, NOT_SENT = "ok", "failed", "already_handled", "not_sent"
+__all__ = [
+    "OK", "FAILED", "ALREADY_HANDLED", "NOT_FOUND", "UNKNOWN", "NOT_SENT", "ACTIONS",
+    "Pacing", "Stop", "Sender", "TaskResult", "BulkSummary", "run_bulk", "calls_needed",
+]
 
-RESET_MARGIN = 0.25
-"""Seconds added to a reset time before sending again, for clock skew with the server."""
-DEFAULT_RETRY_WAIT = 2.0
-"""Seconds to wait after a 429 that names no retry time."""
+OK, FAILED, ALREADY_HANDLED = Outcome.APPLIED, Outcome.FAILED, Outcome.ALREADY_HANDLED
+NOT_FOUND, UNKNOWN = Outcome.NOT_FOUND, Outcome.UNKNOWN
+ACTIONS = ("approve", "dismiss", "cancel")
 
-ProgressCallback = Callable[[int, int, Task, str], "object | Awaitable[object]"]
+ProgressCallback = Callable[[int, int, "Task", str], "object | Awaitable[object]"]
 WaitCallback = Callable[[float], "object | Awaitable[object]"]
-ResultCallback = Callable[["TaskResult"], "object | Awaitable[object]"]
+ResultCallback = Callable[[TaskResult], "object | Awaitable[object]"]
 
 # Errors after which every further call would fail the same way: stop instead.
 _FATAL = (
@@ -53,15 +74,224 @@ _FATAL = (
 
 
 @dataclass(frozen=True)
-class TaskResult:
-    """What happened to one task of a run."""
+class Pacing:
+    """How a run spends the rate limit. The defaults are the policy; tests shorten them to
+    match a service whose clock runs faster (`ServerOptions(time_scale=...)`)."""
 
-    task: Task
-    outcome: str
-    """"ok", "failed", "already_handled" or "not_sent"."""
-    detail: str | None = None
-    """The error message, for anything but "ok"."""
-    request_id: str | None = None
+    minute_wait: float = 60.0
+    """Seconds to wait after a 429 that names no `Retry-After` while calls remain."""
+    short_reset: float = 120.0
+    """A reset this near (seconds) is waited for; a later one means the day is spent."""
+    margin: float = 0.25
+    """Seconds added to a reset time before sending again, for clock skew with the server."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why a run stopped before sending everything."""
+
+    reason: str
+    """One clause a person reads after "the run stopped: "."""
+    error: errors.LexiError | None = None
+    resets_at: float | None = None
+    """Unix time the quota resets, when the run stopped because it is spent."""
+
+
+def calls_needed(tasks: Sequence[Task]) -> int:
+    """Calls a run over `tasks` makes when every answer arrives: one per distinct task.
+
+    A lost answer adds the read-back that settles it (`Capabilities.status_read_calls` at
+    most: 1 for Chamelio, up to 5 for Lexi); a 429 adds one more try of that task.
+    """
+    return len(unique(tasks))
+
+
+class Sender:
+    """Sends a run's actions one at a time: pacing, preflight, settling, the audit line.
+
+    Args:
+        target: the provider to send through.
+        profile: recorded in each audit line.
+        history_path: the history file (default: the app's).
+        pacing: the rate-limit policy.
+        cancel: set it to stop before the next send (or during a wait).
+        on_wait: called with the seconds about to be waited for the rate limit.
+    """
+
+    def __init__(
+        self,
+        target: ActionTarget,
+        *,
+        profile: str = "default",
+        history_path: Path | None = None,
+        pacing: Pacing | None = None,
+        cancel: asyncio.Event | None = None,
+        on_wait: WaitCallback | None = None,
+    ) -> None:
+        self.target = target
+        self.profile = profile
+        self.history_path = history_path
+        self.pacing = pacing or Pacing()
+        self.cancel = cancel if cancel is not None else asyncio.Event()
+        self.on_wait = on_wait
+        self.stop: Stop | None = None
+        """Set once the run must not send again."""
+        self.waited = 0.0
+        """Seconds spent waiting for the rate limit."""
+        self.unrecorded: list[TaskResult] = []
+        """Actions the server answered whose audit line could not be written."""
+        self.history_error: str | None = None
+        self._waited_for: RateLimit | None = None  # The state already waited out: not twice.
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+    async def send(
+        self,
+        task: Task,
+        action: str,
+        *,
+        reason: str | None = None,
+        comment: str | None = None,
+        source: str = "bulk",
+    ) -> TaskResult:
+        """Send one action (see the module's steps) and return what happened.
+
+        Args:
+            reason: sent with a dismissal (and recorded).
+            comment: recorded in the audit line only; never sent.
+            source: the audit line's source ("bulk", "cli", "rule:<name>").
+
+        The outcome is NOT_SENT when nothing was applied because the run is cancelled or
+        stopped, or the history cannot be written, or the rate limit refused the call and
+        the run stops (`self.stop` says why).
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+        if self.stop is not None or self.cancel.is_set():
+            return TaskResult(task, NOT_SENT, action=action)
+        if not await self._pace():
+            return TaskResult(task, NOT_SENT, self.stop.reason if self.stop else None, action=action)
+        try:
+            await audit.apreflight(self.history_path)
+        except OSError as problem:
+            self.stop = Stop(audit.reason_text(problem))
+            return TaskResult(task, NOT_SENT, self.stop.reason, action=action)
+
+        for attempt in (1, 2):
+            result = await perform(self.target, task, action, reason=reason)
+            if not result.rate_limited:
+                break
+            assert isinstance(result.error, errors.RateLimitedError)
+            wait = self._after_429(result.error)
+            if isinstance(wait, Stop) or attempt == 2:
+                self.stop = wait if isinstance(wait, Stop) else Stop(
+                    f"the server still refused with 429 (rate limited) after waiting {self.waited:.0f} s; "
+                    "another client may be using this key, or today's quota is spent",
+                    result.error,
+                )
+                return TaskResult(task, NOT_SENT, f"refused by the rate limit: {self.stop.reason}",
+                                  result.request_id, action, result.error)
+            await self._wait(wait)
+            if self.cancel.is_set():  # Refused, then cancelled while waiting: nothing was applied.
+                return TaskResult(task, NOT_SENT, "refused by the rate limit, then cancelled", action=action)
+
+        if isinstance(result.error, _FATAL):
+            self.stop = Stop(result.detail or str(result.error), result.error)
+        elif result.outcome == Outcome.UNKNOWN:
+            self.stop = Stop(f"the answer for task {task.id} was lost and could not be read back; "
+                             "nothing more is sent until a person has looked", result.error)
+        await self._record(result, reason=reason if action == "dismiss" else None, comment=comment, source=source)
+        return result
+
+    # -- the rate limit --------------------------------------------------------------------
+
+    async def _pace(self) -> bool:
+        """Before a send: wait for a near reset when nothing remains; False when the run must
+        stop (the quota is spent until a far reset) or was cancelled while waiting."""
+        rate = self.target.rate_limit
+        if rate is None or rate is self._waited_for or rate.remaining is None or rate.remaining > 0:
+            return True
+        wait = rate.seconds_until_reset()
+        if wait is None:  # Nothing says when: send, and let a 429 say more.
+            return True
+        if wait > self.pacing.short_reset:
+            self.stop = _spent(rate.reset_at)
+            return False
+        self._waited_for = rate
+        await self._wait(wait + self.pacing.margin)
+        return not self.cancel.is_set()
+
+    def _after_429(self, error: errors.RateLimitedError) -> float | Stop:
+        """Seconds to wait before sending the refused task again, or why the run stops.
+
+        Works whether the headers describe the day (the docs' example) or the minute, and
+        whether `retry_after` is only what the server sent (`Retry-After`) or, in an older
+        client, falls back to the seconds until Reset."""
+        rate = error.rate_limit or self.target.rate_limit
+        retry, short = error.retry_after, self.pacing.short_reset
+        remaining = rate.remaining if rate is not None else None
+        reset_in = rate.seconds_until_reset() if rate is not None else None
+        if remaining is not None and remaining > 0:
+            # Calls remain in the window the headers describe: the per-minute limit refused.
+            return retry if retry is not None and retry <= short else self.pacing.minute_wait
+        if remaining is not None and reset_in is not None:  # Nothing remains.
+            if reset_in <= short:
+                return (retry if retry is not None and retry <= short else reset_in) + self.pacing.margin
+            if retry is None or retry > short:
+                return _spent(rate.reset_at if rate is not None else None, error)
+            return retry
+        if retry is None:
+            return self.pacing.minute_wait
+        if retry <= short:
+            return retry
+        return _spent(time.time() + retry, error)
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep up to `seconds`, waking early if the run is cancelled."""
+        if seconds <= 0:
+            return
+        if self.on_wait is not None:
+            await _call(self.on_wait, seconds)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await asyncio.wait_for(self.cancel.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+        self.waited += loop.time() - started
+
+    # -- the audit line --------------------------------------------------------------------
+
+    async def _record(self, result: TaskResult, *, reason: str | None, comment: str | None, source: str) -> None:
+        try:
+            await asyncio.to_thread(
+                audit.record, self.profile, result.task, result.action, result.outcome,
+                reason=reason, comment=comment, error=result.error, detail=result.detail,
+                request_id=result.request_id, source=source, path=self.history_path,
+            )
+        except OSError as problem:
+            # The server acted; the line is lost. Say so, and send nothing more that could
+            # not be recorded either.
+            self.unrecorded.append(result)
+            self.history_error = audit.reason_text(problem)
+            if self.stop is None:
+                self.stop = Stop(self.history_error)
+
+
+def _spent(reset_at: float | None, error: errors.LexiError | None = None) -> Stop:
+    """The stop of a run whose quota is spent until `reset_at`."""
+    if reset_at is None:
+        return Stop("no calls are left today (the daily quota is spent)", error)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(reset_at))
+    return Stop(f"no calls are left until {when} (in {_duration(reset_at - time.time())}): "
+                "the daily quota is spent", error, reset_at)
+
+
+def _duration(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 @dataclass
@@ -71,36 +301,81 @@ class BulkSummary:
     action: str
     succeeded: list[Task] = field(default_factory=list)
     failed: list[tuple[Task, str]] = field(default_factory=list)
-    """Tasks the server did not apply, with the error message."""
+    """Tasks the server did not apply, with the reason (they may be sent again)."""
     already_handled: list[Task] = field(default_factory=list)
-    """Tasks that were no longer pending (approved or dismissed elsewhere) or not found."""
+    """Tasks no longer where the action needs them (approved, dismissed, decided elsewhere)."""
+    not_found: list[Task] = field(default_factory=list)
+    """Tasks the server does not know (404): they do not exist, or this key cannot see them."""
+    unknown: list[tuple[Task, str]] = field(default_factory=list)
+    """Tasks whose answer was lost and could not be read back: they may have been applied."""
     not_sent: list[Task] = field(default_factory=list)
-    """Tasks never sent, because the run was cancelled or stopped early."""
+    """Tasks nothing was done to, because the run was cancelled or stopped early."""
     results: list[TaskResult] = field(default_factory=list)
-    stopped_by: errors.LexiError | None = None
-    """The error that made the run stop early (refused key, unreachable server)."""
+    stop: Stop | None = None
+    """Why the run stopped early, if it did."""
     cancelled: bool = False
     waited: float = 0.0
     """Seconds spent waiting for the rate limit."""
+    unrecorded: list[Task] = field(default_factory=list)
+    """Tasks the server answered for whose audit line could not be written."""
     history_error: str | None = None
-    """Why the history could not be written, if it could not (the run went on)."""
+    """Why an audit line could not be written after sending, if one could not."""
 
     @property
     def total(self) -> int:
         return len(self.results)
 
-    def describe(self, *, itemise: bool = True) -> str:
+    @property
+    def stopped_by(self) -> errors.LexiError | None:
+        """The error that made the run stop early (refused key, unreachable server, 429)."""
+        return self.stop.error if self.stop is not None else None
+
+    @property
+    def stopped_reason(self) -> str | None:
+        return self.stop.reason if self.stop is not None else None
+
+    @property
+    def quota_resets_at(self) -> float | None:
+        """Unix time the spent quota resets, when that is why the run stopped."""
+        return self.stop.resets_at if self.stop is not None else None
+
+    def add(self, result: TaskResult) -> None:
+        """File one task's result under its category."""
+        self.results.append(result)
+        outcome = result.outcome
+        if outcome == Outcome.APPLIED:
+            self.succeeded.append(result.task)
+        elif outcome == Outcome.ALREADY_HANDLED:
+            self.already_handled.append(result.task)
+        elif outcome == Outcome.NOT_FOUND:
+            self.not_found.append(result.task)
+        elif outcome == Outcome.UNKNOWN:
+            self.unknown.append((result.task, result.detail or LOST_HINT))
+        elif outcome == NOT_SENT:
+            self.not_sent.append(result.task)
+        else:
+            self.failed.append((result.task, result.detail or "failed"))
+
+    def describe(self, *, itemise: bool = True, verb: str | None = None) -> str:
         """One paragraph for a person: what was done, what was not, and why.
 
-        Without `itemise` the failures are only counted, for a caller that lists each
-        task's outcome next to it (the app's summary)."""
-        verb = {"approve": "Approved", "dismiss": "Dismissed"}.get(self.action, self.action.capitalize())
-        sentences = [f"{verb} {len(self.succeeded)} of {_count(self.total, 'task')}."]
+        Args:
+            itemise: name the failed tasks and their errors (False: only count them, for a
+                caller that lists each task's outcome next to it, as the app's summary does).
+            verb: the word for the action as the person reads it ("reject" for a Chamelio
+                dismissal); default: the action.
+        """
+        word = verb or self.action
+        sentences = [f"{_past(word).capitalize()} {len(self.succeeded)} of {_count(self.total, 'task')}."]
         if self.already_handled:
-            n = len(self.already_handled)
-            sentences.append(
-                f"{n} {'was' if n == 1 else 'were'} already handled (approved or dismissed elsewhere, or not found)."
-            )
+            sentences.append(f"{_was(len(self.already_handled))} already handled elsewhere.")
+        if self.not_found:
+            sentences.append(f"{_was(len(self.not_found))} {NOT_FOUND_TEXT}.")
+        if self.unknown:
+            shown = ", ".join(task.id for task, _ in self.unknown[:3])
+            more = f" and {len(self.unknown) - 3} more" if len(self.unknown) > 3 else ""
+            sentences.append(f"{_count(len(self.unknown), 'answer')} {'was' if len(self.unknown) == 1 else 'were'} "
+                             f"lost and could not be read back ({shown}{more}): {LOST_HINT}.")
         if self.failed and not itemise:
             sentences.append(f"{len(self.failed)} failed.")
         elif self.failed:
@@ -108,18 +383,18 @@ class BulkSummary:
             more = f"; and {len(self.failed) - 3} more" if len(self.failed) > 3 else ""
             sentences.append(f"{len(self.failed)} failed ({shown}{more}).")
         if self.not_sent:
-            n = len(self.not_sent)
-            why = "the run was cancelled" if self.cancelled else f"the run stopped: {self.stopped_by}"
-            sentences.append(f"{n} {'was' if n == 1 else 'were'} not sent because {why}.")
+            why = "the run was cancelled" if self.cancelled or self.stop is None else f"the run stopped: {self.stop.reason}"
+            sentences.append(f"{_was(len(self.not_sent))} not sent because {why}.")
         if self.waited >= 1:
             sentences.append(f"Waited {self.waited:.0f} s for the rate limit.")
-        if self.history_error:
-            sentences.append(f"The history could not be written: {self.history_error}.")
+        if self.unrecorded:
+            sentences.append(f"{_count(len(self.unrecorded), 'action')} reached the server but could not be "
+                             f"recorded in the history ({self.history_error}).")
         return " ".join(sentences)
 
 
 async def run_bulk(
-    client: LexiClient,
+    target: ActionTarget,
     tasks: Sequence[Task],
     action: str,
     *,
@@ -132,183 +407,52 @@ async def run_bulk(
     on_wait: WaitCallback | None = None,
     cancel: asyncio.Event | None = None,
     history_path: Path | None = None,
+    pacing: Pacing | None = None,
 ) -> BulkSummary:
-    """Send `action` ("approve" or "dismiss") for each task in turn and classify the outcomes.
+    """Send `action` ("approve", "dismiss" or "cancel") for each task in turn; say what happened.
 
-    `client` is a `LexiClient`, or anything with its `approve`, `dismiss` and `rate_limit`
-    (such as a `lexi_tui.providers` provider).
+    Args:
+        target: a `lexi_tui.providers` provider (anything with `ActionTarget`'s calls).
+        tasks: the tasks; an id given twice is sent once.
+        reason: sent with dismissals (Chamelio: the rejection's comment).
+        comment: recorded in the history only; never sent.
+        source, profile: recorded in each audit line.
+        on_progress: `(done, total, task, outcome)` after each task sent.
+        on_result: the `TaskResult` of each task sent (for a per-task log).
+        on_wait: the seconds about to be waited for the rate limit.
+        cancel: set it to stop before the next send.
+        history_path: the history file (default: the app's).
+        pacing: the rate-limit policy (default `Pacing()`).
 
-    `reason` is sent with dismissals; `comment` is only recorded in the history. A task id
-    given twice is sent once. `on_progress(done, total, task, outcome)` is called after
-    each task sent, `on_result(TaskResult)` likewise with the error detail and request id
-    (for a per-task log), `on_wait(seconds)` before waiting for the rate limit; any of them
-    may be a coroutine function. Never raises for API errors: they are classified in the
-    summary.
+    Every callback may be a coroutine function. Never raises for API errors: they are
+    classified in the summary. Calls: `calls_needed(tasks)` when every answer arrives.
     """
-    if action not in ("approve", "dismiss"):
-        raise ValueError(f"action must be 'approve' or 'dismiss', not {action!r}")
-    unique: list[Task] = []
-    seen: set[str] = set()
-    for task in tasks:
-        if task.id not in seen:
-            seen.add(task.id)
-            unique.append(task)
-
+    if action not in ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+    todo = unique(tasks)
     summary = BulkSummary(action=action)
-    cancel = cancel if cancel is not None else asyncio.Event()
-    waited_for: object = None  # The RateLimit last waited out, so a stale one is not waited twice.
+    sender = Sender(target, profile=profile, history_path=history_path, pacing=pacing, cancel=cancel,
+                    on_wait=on_wait)
     done = 0
-    for position, task in enumerate(unique):
-        rate = client.rate_limit
-        if not cancel.is_set() and rate is not None and rate is not waited_for and rate.remaining is not None:
-            wait = rate.seconds_until_reset() if rate.remaining <= 0 else None
-            if wait:
-                waited_for = rate
-                summary.waited += await _wait(wait + RESET_MARGIN, cancel, on_wait)
-        if cancel.is_set():
-            summary.cancelled = True
-            _not_sent(summary, unique[position:])
+    for position, task in enumerate(todo):
+        result = await sender.send(task, action, reason=reason, comment=comment, source=source)
+        summary.add(result)
+        if result.outcome != NOT_SENT:
+            done += 1
+            if on_result is not None:
+                await _call(on_result, result)
+            if on_progress is not None:
+                await _call(on_progress, done, len(todo), task, str(result.outcome))
+        if sender.stop is not None or sender.cancelled:
+            for rest in todo[position + 1:]:
+                summary.add(TaskResult(rest, NOT_SENT, action=action))
             break
-
-        result = await _send_one(client, task, action, reason, cancel, on_wait, summary)
-        if result is None:  # Cancelled while waiting out a 429: this task was not applied.
-            summary.cancelled = True
-            _not_sent(summary, unique[position:])
-            break
-        _record(summary, result)
-        _append_history(summary, result, action, reason, comment, source, profile, history_path)
-        done += 1
-        if on_result is not None:
-            await _call(on_result, result)
-        if on_progress is not None:
-            await _call(on_progress, done, len(unique), task, result.outcome)
-        if summary.stopped_by is not None:
-            _not_sent(summary, unique[position + 1 :])
-            break
+    summary.stop = sender.stop
+    summary.cancelled = sender.cancelled and sender.stop is None
+    summary.waited = sender.waited
+    summary.unrecorded = [result.task for result in sender.unrecorded]
+    summary.history_error = sender.history_error
     return summary
-
-
-async def _send_one(
-    client: LexiClient,
-    task: Task,
-    action: str,
-    reason: str | None,
-    cancel: asyncio.Event,
-    on_wait: WaitCallback | None,
-    summary: BulkSummary,
-) -> TaskResult | None:
-    """One task, with one retry after a 429; None when cancelled during that wait."""
-    for attempt in (1, 2):
-        try:
-            if action == "approve":
-                await client.approve(task.id)
-            else:
-                await client.dismiss(task.id, reason)
-        except errors.RateLimitedError as exc:
-            if attempt == 2:
-                return TaskResult(task, FAILED, f"still rate limited after waiting: {exc}", exc.request_id)
-            wait = exc.retry_after
-            if wait is None and exc.rate_limit is not None:
-                wait = exc.rate_limit.seconds_until_reset()
-            summary.waited += await _wait(DEFAULT_RETRY_WAIT if wait is None else wait, cancel, on_wait)
-            if cancel.is_set():
-                return None
-            continue
-        except errors.LexiError as exc:
-            return _classify(task, exc, summary)
-        # The client sets last_request_id synchronously before returning, with no await
-        # in between, so this is the id of the request just made.
-        return TaskResult(task, OK, None, _last_request_id(client))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _last_request_id(client: object) -> str | None:
-    """The request id of the call just made, from a LexiClient or a provider wrapping one."""
-    found = getattr(client, "last_request_id", None)
-    if found is None:
-        found = getattr(getattr(client, "client", None), "last_request_id", None)
-    return found if isinstance(found, str) else None
-
-
-def _classify(task: Task, exc: errors.LexiError, summary: BulkSummary) -> TaskResult:
-    if isinstance(exc, errors.NotFoundError):
-        return TaskResult(task, ALREADY_HANDLED, f"not found: {exc}", exc.request_id)
-    if exc.status == 409:  # Chamelio's "conflict": the task moved on without us.
-        return TaskResult(task, ALREADY_HANDLED, exc.message, exc.request_id)
-    if isinstance(exc, errors.ValidationError) and any(
-        word in exc.message.lower() for word in ("already", "pending")
-    ):
-        return TaskResult(task, ALREADY_HANDLED, exc.message, exc.request_id)
-    if isinstance(exc, _FATAL):
-        summary.stopped_by = exc
-    message = str(exc)
-    if isinstance(exc, errors.TransportError) and exc.sent:
-        message += " (it may have been applied: check the task's status before sending it again)"
-    return TaskResult(task, FAILED, message, exc.request_id)
-
-
-def _record(summary: BulkSummary, result: TaskResult) -> None:
-    summary.results.append(result)
-    if result.outcome == OK:
-        summary.succeeded.append(result.task)
-    elif result.outcome == ALREADY_HANDLED:
-        summary.already_handled.append(result.task)
-    else:
-        summary.failed.append((result.task, result.detail or "failed"))
-
-
-def _not_sent(summary: BulkSummary, tasks: Sequence[Task]) -> None:
-    for task in tasks:
-        summary.results.append(TaskResult(task, NOT_SENT))
-        summary.not_sent.append(task)
-
-
-def _append_history(
-    summary: BulkSummary,
-    result: TaskResult,
-    action: str,
-    reason: str | None,
-    comment: str | None,
-    source: str,
-    profile: str,
-    path: Path | None,
-) -> None:
-    entry = history.HistoryEntry(
-        time=history.now_iso(),
-        profile=profile,
-        task_id=result.task.id,
-        task_type=str(result.task.type),
-        description=result.task.description,
-        action=action,
-        reason=reason if action == "dismiss" else None,
-        comment=comment,
-        outcome=result.outcome,
-        detail=result.detail,
-        request_id=result.request_id,
-        source=source,
-    )
-    try:
-        history.append(entry, path)
-    except OSError as exc:
-        # The actions were sent; failing the run because the log is unwritable would
-        # misreport them. Say so once in the summary instead.
-        if summary.history_error is None:
-            summary.history_error = f"{exc.strerror or exc} ({exc.filename or path or 'history file'})"
-
-
-async def _wait(seconds: float, cancel: asyncio.Event, on_wait: WaitCallback | None) -> float:
-    """Sleep up to `seconds`, waking early if `cancel` is set; returns the time slept."""
-    if seconds <= 0:
-        return 0.0
-    if on_wait is not None:
-        await _call(on_wait, seconds)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    try:
-        await asyncio.wait_for(cancel.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
-    return loop.time() - started
 
 
 async def _call(callback: Callable[..., object], *args: object) -> None:
@@ -317,5 +461,13 @@ async def _call(callback: Callable[..., object], *args: object) -> None:
         await outcome
 
 
+def _past(word: str) -> str:
+    return "cancelled" if word == "cancel" else word + ("d" if word.endswith("e") else "ed")
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _was(n: int) -> str:
+    return f"{n} was" if n == 1 else f"{n} were"

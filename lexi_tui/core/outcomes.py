@@ -81,34 +81,67 @@ def classify(error: errors.LexiError | None) -> Outcome:
     return Outcome.FAILED
 
 
+MOVED_ON = "moved_on"
+"""A status a provider may report after a lost answer: the task waits at another approval step
+than the one the action was sent for (Chamelio workflows can pass several), with no decision
+of that step to be seen. It was handled, by whom cannot be told; it must never be sent again
+as if it still waited where the person saw it."""
+
 TARGETS: dict[str, tuple[str, ...]] = {
     "approve": ("approved", "completed", "failed", "in_progress"),
-    "dismiss": ("dismissed", "rejected", "completed", "failed"),
+    "dismiss": ("dismissed", "rejected"),
     "cancel": ("cancelled", "canceled"),
 }
-"""Where a task can be once the action was applied: Lexi executes an approved task (approved,
+"""Where a task can be once the action was applied. Lexi executes an approved task (approved,
 then completed or failed); a Chamelio approval moves the workflow on (in_progress, then
-completed), a rejection ends it or follows its rejection path."""
+completed), and the Chamelio provider reports the decision of the step itself ("approved",
+"rejected") when the task's step runs show it. A dismissal only ever leads to "dismissed"
+(Lexi) or "rejected" (Chamelio): a Lexi task found completed after a lost dismissal was
+approved by someone else, and a Chamelio task that moved on without a visible decision is
+not claimed as ours (ALREADY_HANDLED, never resent)."""
+
+OPEN: dict[str, tuple[str, ...]] = {
+    "approve": ("pending",),
+    "dismiss": ("pending",),
+    "cancel": ("pending", "in_progress", MOVED_ON),
+}
+"""Where a task still is when the action was not applied: approve and dismiss act on a task
+awaiting approval; cancel on any open task."""
 
 
-def settle(action: str, status: str | None, *, before: str = "pending") -> Outcome:
+def settle(action: str, status: str | None, *, before: str | None = None) -> Outcome:
     """The outcome of an action whose answer was lost, from the task's status read afterwards.
 
     Args:
         action: "approve", "dismiss" or "cancel".
-        status: the task's status (the app's view name) as read now; None when the read
-            found no such task.
-        before: the status the task had when the action was sent.
+        status: the task's status (the app's view name, or a decision such as "rejected", or
+            `MOVED_ON`) as read now; None when the read found no such task.
+        before: the status the task had when the action was sent; by default every status
+            the action applies to (`OPEN`).
 
     A task still where it was was not touched (FAILED: safe to send again); one in a status
     the action leads to was applied (possibly by someone else at the same moment: the server
     cannot tell us which, and either way nothing more is to be done); one elsewhere was
-    handled otherwise (ALREADY_HANDLED).
+    handled otherwise (ALREADY_HANDLED); one that no longer exists is NOT_FOUND.
+
+    Assumption: the read comes after the server finished with the request. True for a
+    dropped connection or a gateway's answer (the origin answered or gave up); after a read
+    time-out the server may still apply the request after we read. Then the task is seen
+    still pending (FAILED), and a second send is refused by the server as already handled
+    (Lexi 400, Chamelio 409): nothing is applied twice, the history shows both answers.
     """
     if status is None:
         return Outcome.NOT_FOUND
-    if status == before:
+    still = (before,) if before is not None else OPEN.get(action, ("pending",))
+    if status in still:
         return Outcome.FAILED
     if status in TARGETS.get(action, ()):
         return Outcome.APPLIED
     return Outcome.ALREADY_HANDLED
+
+
+LOST_HINT = "it may have been applied; check before sending again"
+"""What a person is told about an action whose answer was lost and could not be settled."""
+
+NOT_FOUND_TEXT = "not found (it does not exist, or this key cannot see it)"
+"""How a 404 is said: never "already handled"."""

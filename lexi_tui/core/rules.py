@@ -95,12 +95,12 @@ class Condition:
         if not comparable:
             return False
         if op == "<":
-            return value < operand
+            return bool(value < operand)
         if op == "<=":
-            return value <= operand
+            return bool(value <= operand)
         if op == ">":
-            return value > operand
-        return value >= operand  # ">="
+            return bool(value > operand)
+        return bool(value >= operand)  # ">="
 
 
 @dataclass
@@ -437,7 +437,7 @@ def _is_number(value: Any) -> bool:
 def _equal(value: Any, operand: Any) -> bool:
     if isinstance(value, bool) or isinstance(operand, bool):
         return isinstance(value, bool) and isinstance(operand, bool) and value == operand
-    return value == operand
+    return bool(value == operand)
 
 
 def _show(value: Any) -> str:

@@ -1,7 +1,9 @@
 """Providers: one interface over each approval system the app can triage.
 
-The screens ask a provider what it can do (`Capabilities`) instead of checking its name,
-so a second system (Chamelio) is a second implementation, not a branch in every screen.
+The screens ask a provider what it can do (`Capabilities`) instead of checking its name or
+probing for methods, so a second system (Chamelio) is a second implementation, not a branch
+in every screen. Every provider is also a `lexi_tui.core.actions.ActionTarget`: bulk runs, the
+rule runner and a single key press send through it the same way.
 What differs before a provider exists (the login screen's title, the key's environment
 variable, how a key is checked) is in `PROVIDERS`, looked up by the profile's `provider`.
 """
@@ -11,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from lexi_tui.providers.base import Capabilities, Provider
+from lexi_tui.providers.base import Capabilities, Provider, WatchingProvider
 from lexi_tui.providers.lexi import LexiProvider
 
-__all__ = ["Capabilities", "Provider", "LexiProvider", "ProviderInfo", "PROVIDERS", "create_provider", "info"]
+__all__ = ["Capabilities", "Provider", "WatchingProvider", "LexiProvider", "ProviderInfo", "PROVIDERS",
+           "create_provider", "info"]
 
 KeyCheck = Callable[..., Awaitable[None]]
 """`check(key, base_url, ca_bundle=...)`: returns when the key is accepted, raises LexiError."""
@@ -66,9 +69,9 @@ def create_provider(kind: str, api_key: str, base_url: str, *, profile: str = "d
     `profile` names the Chamelio watch list; Lexi lists by status and does not need it.
     """
     if kind == "lexi":
-        return LexiProvider(api_key, base_url, **options)  # type: ignore[arg-type]
+        return LexiProvider(api_key, base_url, **options)
     if kind == "chamelio":
         from lexi_tui.providers.chamelio import ChamelioProvider
 
-        return ChamelioProvider(api_key, base_url, profile=profile, **options)  # type: ignore[arg-type]
+        return ChamelioProvider(api_key, base_url, profile=profile, **options)
     raise ValueError(f"Unknown provider {kind!r}: use 'lexi' or 'chamelio'")

@@ -1,11 +1,17 @@
-"""What every provider offers the screens, and how it says what it can do."""
+"""What every provider offers the screens, and how it says what it can do.
+
+Callers ask `Capabilities` instead of probing for methods: a call a provider does not
+support is still declared (it raises NotImplementedError), and the capability that gates
+it is False.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lexi_tui.api.lexi import ResponseListener
+from lexi_tui.api.lexi import ResponseInfo, ResponseListener
 from lexi_tui.api.models import ChatReply, Task
 from lexi_tui.api.ratelimit import RateLimit
 
@@ -32,16 +38,36 @@ class Capabilities:
     """Tasks are added by id or URL (no list endpoint) and kept in a watch list."""
     known_types: bool = True
     """Task types come from a fixed vocabulary (Lexi's); False: free text (a workflow name)."""
+    reads_one_task: bool = False
+    """`get(task_id)` reads one task now, in one call (after a 409, to say where it went)."""
+    status_read_calls: int = 1
+    """The most calls one `status_of` makes (Lexi reads lists: up to 5; Chamelio: 1)."""
 
 
 class Provider(Protocol):
-    """The calls the screens make; every failure is a `lexi_tui.api.errors.LexiError`."""
+    """The calls the screens make; every failure is a `lexi_tui.api.errors.LexiError`.
+
+    A provider is also a `lexi_tui.core.actions.ActionTarget`: bulk runs and the rule runner
+    send through it.
+    """
 
     name: str
     capabilities: Capabilities
 
     @property
     def rate_limit(self) -> RateLimit | None: ...
+
+    @property
+    def last_request_id(self) -> str | None:
+        """The request id of the latest response (set before a call returns)."""
+        ...
+
+    @property
+    def calls_made(self) -> int:
+        """Responses received so far (every request the server answered, errors included):
+        what this provider has spent of the quota. A request whose answer was lost may also
+        have been counted by the server."""
+        ...
 
     @property
     def masked_key(self) -> str: ...
@@ -51,17 +77,44 @@ class Provider(Protocol):
         """The key itself, only so crash reports can scrub it."""
         ...
 
+    @property
+    def refresh_problems(self) -> Mapping[str, str]:
+        """Task id -> why the latest refresh could not read it (empty when all were read).
+        Lexi lists whole views, so it is always empty."""
+        ...
+
     def add_listener(self, listener: ResponseListener) -> None: ...
+
+    async def calls_for_refresh(self, views: Sequence[str]) -> int:
+        """How many calls a refresh that lists `views` will make, before making it (for the
+        budget planner). Lexi: one per distinct view. Chamelio: one per watched task whatever
+        the views (reads the watch list file in a thread)."""
+        ...
 
     async def list_tasks(self, status: str) -> list[Task]: ...
 
-    async def approve(self, task_id: str, *, comment: str | None = None, variables: list[dict[str, Any]] | None = None) -> None: ...
+    async def status_of(self, task: Task, *, action: str | None = None) -> str | None:
+        """Where `task` is now: its view name ("pending", "approved", ...), the decision of
+        the step it was at when the provider can see it ("approved", "rejected"), or
+        `lexi_tui.core.outcomes.MOVED_ON`; None when it does not exist or this key cannot see
+        it. `action` (the action whose answer was lost) lets a provider read the likely
+        places first. Costs up to `capabilities.status_read_calls` calls."""
+        ...
+
+    async def get(self, task_id: str) -> Task:
+        """One task, read now; only when `capabilities.reads_one_task` (else NotImplementedError)."""
+        ...
+
+    async def approve(self, task_id: str, *, comment: str | None = None,
+                      variables: list[dict[str, Any]] | None = None) -> None: ...
 
     async def dismiss(self, task_id: str, reason: str | None = None) -> None: ...
 
     async def chat(self, message: str, conversation_id: str | None = None) -> ChatReply: ...
 
-    async def cancel(self, task_id: str) -> None: ...
+    async def cancel(self, task_id: str) -> None:
+        """Only when `capabilities.cancel` (else NotImplementedError)."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -79,25 +132,53 @@ class WatchingProvider(Provider, Protocol):
 
     async def forget(self, task_id: str) -> bool: ...
 
-    async def get(self, task_id: str) -> Task:
-        """One task, read now (after a 409, to say where it went)."""
-        ...
-
     async def approval_details(self, task_id: str) -> Any:
         """The approval step: `variables_to_approve` and `files` (Chamelio's ApprovalDetails)."""
         ...
 
 
+class ApiClient(Protocol):
+    """What `ClientBacked` needs of an API client (`LexiClient` and `ChamelioClient` both)."""
+
+    rate_limit: RateLimit | None
+    last_request_id: str | None
+    _api_key: str
+
+    @property
+    def masked_key(self) -> str: ...
+
+    def add_listener(self, listener: ResponseListener) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
 class ClientBacked:
     """What a provider passes straight through to its API client (`self.client`): the
-    rate-limit state, the masked key, response listeners, closing. Both clients offer the same
-    surface, so each provider adds only what differs."""
+    rate-limit state, the last request id, the masked key, response listeners, closing, and
+    the count of calls made. Both clients offer the same surface, so each provider adds only
+    what differs."""
 
-    client: Any
+    client: ApiClient
+
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+        self._calls = 0
+        client.add_listener(self._count)
+
+    def _count(self, info: ResponseInfo) -> None:
+        self._calls += 1
+
+    @property
+    def calls_made(self) -> int:
+        return self._calls
 
     @property
     def rate_limit(self) -> RateLimit | None:
         return self.client.rate_limit
+
+    @property
+    def last_request_id(self) -> str | None:
+        return self.client.last_request_id
 
     @property
     def masked_key(self) -> str:

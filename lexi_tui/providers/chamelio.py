@@ -7,6 +7,17 @@ keeps the result as a snapshot; the views are slices of that snapshot, so asking
 several views in one refresh costs no further request. A snapshot younger than
 `SNAPSHOT_MAX_AGE` is reused; any write (approve, reject, cancel, add) marks it stale.
 
+A refresh that cannot read every task (decided here, see `_refresh`):
+
+* a refused key (401) fails the refresh: it is what the person must fix;
+* a 429 stops the GETs not yet sent at once (the ones in flight finish), keeps what was read,
+  and fails the refresh with that 429, so the caller backs off; the next refresh reads all;
+* any other error on one task (a 5xx, a dropped connection, a garbled answer) keeps the
+  task's previous version in the snapshot (or leaves it out, if it was never read) and names
+  it in `refresh_problems`, with the error; the rest of the snapshot is fresh. Only when no
+  task at all could be read does the refresh fail, with the first error;
+* a 404 shows the task as "not found" in the failed view (`missing_task`), as before.
+
 Each `ChamelioTask` becomes the app's `Task`: the id as a string, the workflow name as its
 type, the title as its description, and a JSON-able `metadata` with the workflow, the
 current step, people, variables and step runs, so the list, detail and JSON views work
@@ -18,12 +29,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lexi_tui.api.chamelio import CHAMELIO_BASE_URL, ChamelioClient
-from lexi_tui.api.chamelio_models import ApprovalDetails, ChamelioTask, parse_task_ref
-from lexi_tui.api.errors import InvalidKeyError, NotFoundError
+from lexi_tui.api.chamelio_models import APPROVAL_STEP_TYPE, ApprovalDetails, ChamelioTask, parse_task_ref
+from lexi_tui.api.errors import InvalidKeyError, LexiError, NotFoundError, RateLimitedError
 from lexi_tui.api.models import ChatReply, Task
+from lexi_tui.core.outcomes import MOVED_ON
 from lexi_tui.providers.base import Capabilities, ClientBacked
 
 REJECT_PRESETS: tuple[tuple[str, str], ...] = (
@@ -46,6 +59,8 @@ CHAMELIO_CAPABILITIES = Capabilities(
     cancel=True,
     add_by_reference=True,
     known_types=False,
+    reads_one_task=True,
+    status_read_calls=1,
 )
 
 SNAPSHOT_MAX_AGE = 1.0
@@ -85,7 +100,8 @@ def to_task(task: ChamelioTask) -> Task:
         "updated_at": _iso(task.updated_at),
         "completed_at": _iso(task.completed_at),
         "variables": {v.variable_id: {"type": str(v.type), "value": v.value} for v in task.variables},
-        "step_runs": [{"name": r.step_name, "type": r.step_type, "status": r.status} for r in task.step_runs],
+        "step_runs": [{"id": r.step_run_id, "step_id": r.step_id, "name": r.step_name, "type": r.step_type,
+                       "status": r.status} for r in task.step_runs],
     }
     return Task.from_api({
         "id": str(task.task_id),
@@ -95,6 +111,36 @@ def to_task(task: ChamelioTask) -> Task:
         "created_at": _iso(task.created_at),
         "metadata": metadata,
     })
+
+
+_DECISIONS = ("approved", "rejected")
+
+
+def status_after(before: Task, now: ChamelioTask) -> str:
+    """Where `now` is, relative to the approval step `before` (the task as the caller saw it)
+    was at: the decision of that step when the step runs show one made since `before` was read
+    ("approved", "rejected"); "pending" while it still waits at that step; `MOVED_ON` when it
+    waits at another approval step with no decision of that step to be seen; else its view.
+
+    Assumption (the docs say nothing): a step run keeps its `step_run_id` when it is decided,
+    as the local service does. Were a decision to get a new run id instead, it would still be
+    found (it is not among the runs decided before)."""
+    metadata: dict[str, Any] = before.metadata if isinstance(before.metadata, dict) else {}
+    step = metadata.get("step")
+    step_id = step.get("id") or None if isinstance(step, dict) else None
+    runs = metadata.get("step_runs")
+    # Runs already decided when the caller saw the task are history; the one it acted on was
+    # still open then (a run keeps its id when it is decided).
+    seen = {run.get("id") for run in runs if isinstance(run, dict) and run.get("id") and run.get("status") in _DECISIONS
+            } if isinstance(runs, list) else set()
+    decided = [run for run in now.step_runs
+               if run.step_type == APPROVAL_STEP_TYPE and run.status in _DECISIONS
+               and run.step_run_id not in seen and (step_id is None or run.step_id == step_id)]
+    if decided:
+        return decided[-1].status
+    if now.awaiting_approval:
+        return "pending" if step_id is None or now.current_step_id == step_id else MOVED_ON
+    return view_of(now)
 
 
 def missing_task(task_id: int, message: str) -> Task:
@@ -113,19 +159,31 @@ class ChamelioProvider(ClientBacked):
 
     name = "chamelio"
     capabilities = CHAMELIO_CAPABILITIES
+    client: ChamelioClient
 
     def __init__(self, api_key: str, base_url: str = CHAMELIO_BASE_URL, *, profile: str = "default",
                  **options: Any) -> None:
-        self.client = ChamelioClient(api_key, base_url, **options)
+        super().__init__(ChamelioClient(api_key, base_url, **options))
         self.profile = profile
         self._snapshot: dict[int, Task] = {}
+        self._problems: dict[str, str] = {}
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
         self.gets = 0
-        """`GET /tasks/{id}` calls made by refreshes (for tests and the budget)."""
+        """`GET /tasks/{id}` calls made by refreshes. Kept until the screen counts `calls_made`."""
 
     def __repr__(self) -> str:
         return f"ChamelioProvider(profile={self.profile!r}, {self.client!r})"
+
+    @property
+    def refresh_problems(self) -> Mapping[str, str]:
+        """Watched tasks the latest refresh could not read (id -> the error), see `_refresh`."""
+        return dict(self._problems)
+
+    async def calls_for_refresh(self, views: Sequence[str]) -> int:
+        """One GET per watched task, whatever `views` (one refresh answers every view).
+        Reads the watch list in a thread."""
+        return len(await self.watched())
 
     # -- the watch list -----------------------------------------------------------------
 
@@ -155,6 +213,7 @@ class ChamelioProvider(ClientBacked):
 
         number = int(task_id)
         self._snapshot.pop(number, None)
+        self._problems.pop(task_id, None)
         return await asyncio.to_thread(watchlist.remove, self.profile, number)
 
     # -- reading --------------------------------------------------------------------------
@@ -170,25 +229,38 @@ class ChamelioProvider(ClientBacked):
         return sorted(tasks, key=lambda t: t.created_at.timestamp() if t.created_at else float("-inf"), reverse=True)
 
     async def _refresh(self) -> None:
+        """Read every watched task once, `CONCURRENCY` at a time (see the module docstring
+        for what happens when some cannot be read)."""
         ids = await self.watched()
         gate = asyncio.Semaphore(CONCURRENCY)
+        halt: list[LexiError] = []  # A refused key or a 429: nothing more is sent.
+        read: dict[int, Task] = {}
+        problems: dict[int, LexiError] = {}
 
-        async def one(task_id: int) -> Task:
+        async def one(task_id: int) -> None:
             async with gate:
+                if halt:
+                    return
                 self.gets += 1
                 try:
-                    return to_task(await self.client.get_task(task_id))
+                    read[task_id] = to_task(await self.client.get_task(task_id))
                 except NotFoundError as error:
-                    return missing_task(task_id, error.message)
+                    read[task_id] = missing_task(task_id, error.message)
+                except (InvalidKeyError, RateLimitedError) as error:
+                    halt.append(error)
+                except LexiError as error:
+                    problems[task_id] = error
 
-        results = await asyncio.gather(*(one(task_id) for task_id in ids), return_exceptions=True)
-        for result in results:  # A refused key first: it is what the person must fix.
-            if isinstance(result, InvalidKeyError):
-                raise result
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        self._snapshot = {task_id: task for task_id, task in zip(ids, results, strict=True)}  # type: ignore[misc]
+        await asyncio.gather(*(one(task_id) for task_id in ids))
+        previous = self._snapshot
+        self._snapshot = {task_id: read.get(task_id) or previous[task_id]
+                          for task_id in ids if task_id in read or task_id in previous}
+        self._problems = {str(task_id): str(error) for task_id, error in problems.items()}
+        refused = [error for error in halt if isinstance(error, InvalidKeyError)]
+        if refused or halt:
+            raise (refused or halt)[0]  # The refresh is not complete: the next one reads all.
+        if problems and not read:
+            raise next(iter(problems.values()))
         self._fetched_at = time.monotonic()
 
     def invalidate(self) -> None:
@@ -204,6 +276,16 @@ class ChamelioProvider(ClientBacked):
         task = to_task(await self.client.get_task(int(task_id)))
         self._snapshot[int(task_id)] = task
         return task
+
+    async def status_of(self, task: Task, *, action: str | None = None) -> str | None:
+        """Where `task` is now, in one `GET /tasks/{id}`: see `status_after`; None for a 404."""
+        try:
+            now = await self.client.get_task(int(task.id))
+        except NotFoundError:
+            return None
+        if now.task_id in self._snapshot:  # Only a watched task joins the views.
+            self._snapshot[now.task_id] = to_task(now)
+        return status_after(task, now)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -229,7 +311,6 @@ class ChamelioProvider(ClientBacked):
 
     async def chat(self, message: str, conversation_id: str | None = None) -> ChatReply:
         raise NotImplementedError("Chamelio has no chat; capabilities.chat is False")
-
 
 
 async def check_key(key: str, base_url: str, *, ca_bundle: str | None = None) -> None:

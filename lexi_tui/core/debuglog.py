@@ -161,12 +161,13 @@ class RequestLog:
         self._open()
 
     def close(self) -> None:
-        """Close the file; later responses are not logged."""
-        if self._fd is not None:
+        """Close the file; later responses are not logged. Never raises."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
             try:
-                os.close(self._fd)
-            finally:
-                self._fd = None
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def open_log(path: Path | None = None) -> RequestLog:

@@ -99,10 +99,11 @@ def history_file(home: Path) -> Path:
     return home / "data" / "lexi-tui" / "history.jsonl"
 
 
-def run_cli(home: Path, *args: str, key: str | None = KEY, stdin: str | None = None,
-            timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script, as a user would, with an isolated environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "LEXI_"))}
+def cli_env(home: Path, key: str | None = KEY, **extra: str) -> dict[str, str]:
+    """The environment of one test's subprocess: isolated folders, the null keyring, `key` as
+    LEXI_API_KEY (and `extra`, e.g. CHAMELIO_API_KEY=...); no variable of the test runner's
+    own that lexi-tui reads (LEXI_*, CHAMELIO_*, XDG_*) leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "LEXI_", "CHAMELIO_", "TEXTUAL_"))}
     env.update(
         HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
         XDG_CACHE_HOME=str(home / "cache"), XDG_STATE_HOME=str(home / "state"),
@@ -110,8 +111,35 @@ def run_cli(home: Path, *args: str, key: str | None = KEY, stdin: str | None = N
     )
     if key is not None:
         env["LEXI_API_KEY"] = key
-    return subprocess.run([str(SCRIPT), *args], env=env, input=stdin, capture_output=True, text=True,
-                          timeout=timeout, cwd=str(home))
+    env.update(extra)
+    return env
+
+
+def run_cli(home: Path, *args: str, key: str | None = KEY, stdin: str | None = None,
+            timeout: float = 30, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script, as a user would, with an isolated environment."""
+    return subprocess.run([str(SCRIPT), *args], env=cli_env(home, key, **extra), input=stdin, capture_output=True,
+                          text=True, timeout=timeout, cwd=str(home))
+
+
+def write_config(home: Path, text: str, name: str = "config.toml") -> Path:
+    """A config file in the test's home (the default location when `name` is config.toml)."""
+    folder = home / "config" / "lexi-tui"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def log_file(home: Path) -> Path:
+    """Where `--debug` writes the request log for a subprocess of this home (XDG_STATE_HOME)."""
+    return home / "state" / "lexi-tui" / "log" / "requests.log"
+
+
+def lexi_reads(server: RunningServer) -> int:
+    """GET /v1/lexi/tasks calls the service answered (any status)."""
+    endpoints = admin_stats(server)["by_endpoint"]
+    return sum(count for label, count in endpoints.items() if label.startswith("GET /v1/lexi/tasks"))
 
 
 def admin_task(server: RunningServer, tid: str) -> dict[str, Any]:

@@ -109,9 +109,10 @@ def read_ids(items: Sequence[str]) -> list[str]:
 async def resolve(session: Session, wanted: list[str]) -> tuple[list[Task], list[TaskResult]] | None:
     """(tasks to send, results of ids already settled: not found on reading). None when the
     server could not be asked (`session.code` says why)."""
-    if session.capabilities.add_by_reference:
+    caps = session.capabilities
+    if caps.add_by_reference and caps.reads_one_task:
         return await _read_each(session, wanted)
-    queue = session.capabilities.views[0]
+    queue = caps.views[0]
     pending = await session.call(lambda provider: provider.list_tasks(queue))
     if pending is None:
         return None

@@ -256,18 +256,23 @@ def result_line(word: str, result: TaskResult) -> str:
 
 
 def _describe(summary: BulkSummary, held: list[TaskResult], word: str) -> str:
-    text = summary.describe(verb=word)
-    if not held:
-        return text
-    not_sent = sum(1 for r in held if r.outcome == NOT_SENT)
-    found = len(held) - not_sent
-    extra = []
-    if not_sent:
-        extra.append(f"{not_sent} {'was' if not_sent == 1 else 'were'} not sent: "
-                     f"{'it needs' if not_sent == 1 else 'they need'} confirmation.")
-    if found:
-        extra.append(f"{found} {'was' if found == 1 else 'were'} not found (nothing sent).")
-    return " ".join([text, *extra])
+    """The engine's summary (each task was listed above, so failures are counted, not
+    repeated), over every id given: the tasks held back (needing confirmation) or found
+    missing before sending count in the total too."""
+    combined = BulkSummary(action=summary.action)
+    for result in [*held, *summary.results]:
+        combined.add(result)
+    held_back = [r for r in held if r.outcome == NOT_SENT]
+    for result in held_back:  # Said below in its own words, not as "not sent because cancelled".
+        combined.not_sent.remove(result.task)
+    for name in ("stop", "cancelled", "waited", "unrecorded", "history_error"):
+        setattr(combined, name, getattr(summary, name))
+    text = combined.describe(itemise=False, verb=word)
+    if held_back:
+        n = len(held_back)
+        text += (f" {n} {'was' if n == 1 else 'were'} not sent: {'it needs' if n == 1 else 'they need'} "
+                 "confirmation (on a terminal you are asked; elsewhere add --yes).")
+    return text
 
 
 def exit_code(summary: BulkSummary, results: Sequence[TaskResult]) -> Exit:

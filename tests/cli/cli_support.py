@@ -173,3 +173,65 @@ def read_history(home: Path) -> list[dict[str, Any]]:
 
 
 assert SCRIPT.exists() or sys.platform == "win32", f"console script missing: {SCRIPT}"
+
+
+class LosingProxy:
+    """A loopback HTTP proxy in front of the local service that loses chosen answers.
+
+    `lose(method, path)` returns "after" (forward the request, then close the connection
+    without the answer: the server acted, the client cannot know), "before" (close without
+    forwarding: nothing was done) or None (pass the answer on). Everything else is forwarded
+    as is, headers included. `lost` lists the (method, path, when) it lost.
+    """
+
+    def __init__(self, server: RunningServer, lose: Any) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        proxy = self
+        self.lost: list[tuple[str, str, str]] = []
+        self.target = server.root_url
+        client = httpx.Client(timeout=10)
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0") or 0))
+                when = lose(self.command, self.path)
+                if when == "before":
+                    proxy.lost.append((self.command, self.path, when))
+                    self.close_connection = True
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = client.request(self.command, proxy.target + self.path, content=body, headers=headers)
+                if when == "after":
+                    proxy.lost.append((self.command, self.path, when))
+                    self.close_connection = True
+                    return
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        self.send_header(name, value)
+                self.send_header("content-length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.root_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.base_url = self.root_url + server.base_url[len(server.root_url):]
+
+    def __enter__(self) -> LosingProxy:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

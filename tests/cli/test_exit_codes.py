@@ -83,3 +83,38 @@ def test_a_normal_quit_of_the_app_exits_0(monkeypatch) -> None:
     monkeypatch.setenv("LEXI_API_KEY", KEY)
     with start() as server:
         assert main(["--base-url", server.base_url, "--exit-after-load"]) == Exit.OK
+
+
+def test_webhook_listen_that_cannot_listen_exits_unavailable(home: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(home, "webhook-listen", "--secret-env", "HOOK_SECRET", "--port", str(port),
+                         HOOK_SECRET="whsec_x")
+    assert result.returncode == Exit.UNAVAILABLE, result.stderr
+    assert "cannot listen" in result.stderr
+
+
+def test_help_and_start_up_do_not_load_httpx_or_asyncio_through_the_commands(home: Path) -> None:
+    import subprocess
+    import sys
+
+    # `approve --help` reads the providers' vocabulary (which loads httpx): the parser alone must not.
+    program = ("import sys\nfrom lexi_tui.cli.parser import build_parser\nbuild_parser().parse_known_args(['tasks'])\n"
+               "print(sorted(m for m in ('httpx', 'asyncio', 'textual') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+    top = subprocess.run([sys.executable, "-c", "import sys\nfrom lexi_tui.cli.main import main\ntry:\n"
+                          "    main(['--help'])\nexcept SystemExit:\n    pass\n"
+                          "print(sorted(m for m in ('httpx', 'asyncio', 'textual') if m in sys.modules))"],
+                         capture_output=True, text=True, timeout=30)
+    assert top.stdout.strip().splitlines()[-1] == "[]", top.stdout + top.stderr
+
+
+def test_approve_help_says_plainly_that_lexi_does_not_get_the_comment(home: Path) -> None:
+    text = " ".join(run_cli(home, "approve", "--help").stdout.split())
+    assert "Lexi: NOT sent (Lexi's approve takes no body); kept only as a note in the local history" in text
+    assert "Chamelio: sent with the approval" in text

@@ -147,19 +147,23 @@ async def _tasks(invocation: Any, request_log: Any) -> int:
                 f"choose from {', '.join(caps.views)}.")
             return Exit.USAGE
         tasks = await session.call(lambda provider: provider.list_tasks(status))
+        problems = dict(session.provider.refresh_problems) if tasks is not None else {}
     if tasks is None:
         return session.code
+    for task_id, why in problems.items():  # Chamelio: a watched task that could not be read.
+        err(f"lexi-tui tasks: task {task_id} could not be read, so it is not listed: {why}")
+    code = Exit.PARTIAL if problems else Exit.OK
     if args.json:
         # ensure_ascii: `raw` is the server's text as received; escaping it keeps control
         # characters (ESC, C1) from reaching the terminal.
         out(json.dumps([task.raw for task in tasks], indent=2, ensure_ascii=True))
-        return Exit.OK
+        return code
     for line in task_table(tasks, status, terminal_width(), prefixes=not caps.add_by_reference):
         out(line)
     if not tasks and caps.add_by_reference:
         err(f"({session.info.title} has no list endpoint: profile {profile.name!r} shows the tasks of its watch "
             "list, added in the app by id or URL, or by `lexi-tui webhook-listen`.)")
-    return Exit.OK
+    return code
 
 
 async def _chat(invocation: Any, request_log: Any) -> int:

@@ -34,7 +34,8 @@ class Exit(enum.IntEnum):
 
 MEANINGS: dict[Exit, str] = {
     Exit.OK: "success: everything asked for was done",
-    Exit.PARTIAL: "partial: some tasks were applied, others were not (the output says which and why)",
+    Exit.PARTIAL: "partial: some tasks were applied, others were not (the output says which and why); for tasks: "
+    "some watched tasks could not be read",
     Exit.USAGE: "usage: bad arguments, config, rules or profile, or a command the profile's provider cannot do",
     Exit.AUTH: "authentication: no API key, or the key was refused (401/403); run `lexi-tui login` or set the "
     "profile's key variable (LEXI_API_KEY, CHAMELIO_API_KEY)",
@@ -56,7 +57,7 @@ MEANINGS: dict[Exit, str] = {
 BULK = (Exit.OK, Exit.PARTIAL, Exit.USAGE, Exit.AUTH, Exit.FAILED, Exit.ALREADY_HANDLED, Exit.NOT_FOUND,
         Exit.UNKNOWN, Exit.UNAVAILABLE, Exit.QUOTA, Exit.NO_CREDITS, Exit.INTERRUPTED)
 """What approve, dismiss/reject and cancel can return."""
-READ = (Exit.OK, Exit.USAGE, Exit.AUTH, Exit.FAILED, Exit.UNAVAILABLE, Exit.QUOTA, Exit.INTERRUPTED)
+READ = (Exit.OK, Exit.PARTIAL, Exit.USAGE, Exit.AUTH, Exit.FAILED, Exit.UNAVAILABLE, Exit.QUOTA, Exit.INTERRUPTED)
 """What tasks can return."""
 CHAT = (Exit.OK, Exit.USAGE, Exit.AUTH, Exit.FAILED, Exit.UNKNOWN, Exit.UNAVAILABLE, Exit.QUOTA, Exit.NO_CREDITS,
         Exit.INTERRUPTED)

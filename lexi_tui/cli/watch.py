@@ -105,8 +105,10 @@ async def watch(invocation: Any, request_log: Any = None) -> int:
                     if not counts["failed"]:
                         return Exit.OK
                     return Exit.FAILED if counts["failed"] == counts["sent"] else Exit.PARTIAL
+                # A Chamelio poll reads every watched task: the budget counts them all.
+                calls = await provider.calls_for_refresh([queue])
                 try:
-                    await asyncio.wait_for(stop.wait(), budget.delay(provider.rate_limit))
+                    await asyncio.wait_for(stop.wait(), budget.delay(provider.rate_limit, calls=max(1, calls)))
                 except TimeoutError:
                     pass
     return Exit.OK

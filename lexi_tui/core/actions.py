@@ -142,7 +142,10 @@ async def perform(
         outcome = classify(error)
         if outcome is Outcome.UNKNOWN:
             return await settle_lost(target, task, action, error)
-        return TaskResult(task, outcome, _message(error), error.request_id, action, error)
+        # A failure is told with its HTTP status and request id (what a person quotes to
+        # support); "already handled" and "not found" with the server's words alone.
+        detail = redact(clean(str(error), multiline=False)) if outcome is Outcome.FAILED else _message(error)
+        return TaskResult(task, outcome, detail, error.request_id, action, error)
     # The clients set last_request_id before returning, with no await in between.
     return TaskResult(task, Outcome.APPLIED, None, target.last_request_id, action)
 

@@ -15,7 +15,8 @@ After each refresh of the pending queue the caller hands the tasks to `RuleRunne
 4. every decision is reported through `on_line` (one line for the rules log) and `on_result`
    (the decision and its `TaskResult`, for the screen's rows).
 
-`plan` is the decision step alone (what `run` would send now), `dry_run` the rules' preview
+`plan` is the decision step alone (what `run` would send now; `execute` sends a plan),
+`dry_run` the rules' preview
 (nothing sent, nothing recorded), and `record_dry_run` what `watch --dry-run` does: log and
 record each decision with outcome `dry_run`, once per task and rule for the runner's life
 (a process).
@@ -158,6 +159,17 @@ class RuleRunner:
         async with self._lock:
             decisions = self.plan(pending, in_flight=in_flight)
             return await self._execute(decisions, cancel)
+
+    async def execute(self, decisions: Sequence[Decision], *, cancel: asyncio.Event | None = None) -> RuleReport:
+        """Send decisions already made by `plan` (a screen that marks the rows busy first:
+        `decisions = runner.plan(...)`, mark them, then `await runner.execute(decisions)` in a
+        worker; passing those ids as `in_flight` to `run` would skip them all). A decision
+        that became ineligible meanwhile (finished, left for a person) is dropped."""
+        async with self._lock:
+            todo = [decision for decision in decisions
+                    if decision.task.id not in self.sending and decision.task.id not in self.finished
+                    and not self.left_for_person(decision.task.id)]
+            return await self._execute(todo, cancel)
 
     async def _execute(self, decisions: list[Decision], cancel: asyncio.Event | None) -> RuleReport:
         report = RuleReport()

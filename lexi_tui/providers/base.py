@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lexi_tui.api.lexi import ResponseInfo, ResponseListener
 from lexi_tui.api.models import ChatReply, Task
 from lexi_tui.api.ratelimit import RateLimit
+
+if TYPE_CHECKING:
+    from lexi_tui.core.actions import ActionTarget
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,12 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    def _every_provider_is_an_action_target(provider: Provider) -> ActionTarget:
+        return provider  # mypy proves bulk runs and the rule runner can send through any provider
 
 
 class WatchingProvider(Provider, Protocol):

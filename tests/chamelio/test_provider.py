@@ -181,3 +181,71 @@ def test_a_crash_report_written_during_the_demo_is_kept(tmp_path: Path, capsys: 
         moved = keep_crash_reports(Path(folder) / "crashes", kept)
     assert [p.parent for p in moved] == [kept] and moved[0].read_text(encoding="utf-8")
     assert str(moved[0]) in capsys.readouterr().err
+
+
+# -- the declared interface: capabilities, reading one task, what a refresh costs ----------------
+
+
+async def test_status_of_reads_one_task_and_names_the_decision_of_its_step(make_service) -> None:
+    import dataclasses
+
+    from lexi_tui.api.models import Task
+    from lexi_tui.core.outcomes import MOVED_ON
+
+    server = make_service(chamelio_seed_workflows=0)
+    ids = [new_task(server) for _ in range(4)]
+    for task_id in ids:
+        watchlist.add(PROFILE, task_id)
+    provider, seen = provider_for(server)
+    assert provider.capabilities.reads_one_task and provider.capabilities.status_read_calls == 1
+    try:
+        pending = {t.id: t for t in await provider.list_tasks("pending")}
+        assert len(pending) == 4
+        approve, reject, cancel, untouched = (pending[str(i)] for i in ids)
+        await provider.approve(approve.id)
+        await provider.dismiss(reject.id, "Outside policy")
+        await provider.cancel(cancel.id)
+        before = provider.calls_made
+        assert await provider.status_of(approve, action="approve") == "approved"
+        assert await provider.status_of(reject, action="dismiss") == "rejected"
+        assert await provider.status_of(cancel, action="cancel") == "cancelled"
+        assert await provider.status_of(untouched, action="approve") == "pending"
+        elsewhere = dataclasses.replace(untouched, metadata={**untouched.metadata, "step": {"id": "wf0-earlier"}})
+        assert await provider.status_of(elsewhere, action="approve") == MOVED_ON  # Waits at another step.
+        assert await provider.status_of(Task.from_api({"id": "424242"}), action="approve") is None
+        assert provider.calls_made - before == 6  # One GET each.
+        assert (await provider.get(approve.id)).status in ("in_progress", "completed")  # exec_delay 0
+    finally:
+        await provider.aclose()
+
+
+async def test_a_refresh_costs_one_get_per_watched_task_and_says_so_before(make_service) -> None:
+    server = make_service(chamelio_seed_workflows=0)
+    for _ in range(5):
+        watchlist.add(PROFILE, new_task(server))
+    provider, _ = provider_for(server)
+    try:
+        planned = await provider.calls_for_refresh(provider.capabilities.views)
+        before = provider.calls_made
+        for view in provider.capabilities.views:
+            await provider.list_tasks(view)
+        assert planned == 5 == provider.calls_made - before and provider.refresh_problems == {}
+    finally:
+        await provider.aclose()
+
+
+async def test_a_429_mid_refresh_stops_the_gets_not_yet_sent(make_service) -> None:
+    from lexi_tui.api.errors import RateLimitedError
+    from lexi_tui.providers.chamelio import CONCURRENCY
+
+    server = make_service(chamelio_seed_workflows=0, chamelio_rate_limit=2)  # 2 calls a minute.
+    for _ in range(12):
+        watchlist.add(PROFILE, new_task(server))  # The admin endpoint is never limited.
+    provider, seen = provider_for(server)
+    try:
+        with pytest.raises(RateLimitedError):
+            await provider.list_tasks("pending")
+        refused = [info for info in seen if info.status == 429]
+        assert 1 <= len(refused) <= CONCURRENCY and len(seen) <= 2 + CONCURRENCY < 12
+    finally:
+        await provider.aclose()

@@ -22,7 +22,6 @@ from core_support import (
     as_tasks,
     chamelio_record,
     chamelio_task,
-    chamelio_url,
     make_tasks,
     set_faults,
     set_used,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from lexi_tui.api import errors
-from lexi_tui.core.outcomes import Outcome, classify, settle
+from lexi_tui.core.outcomes import MOVED_ON, Outcome, classify, settle
 
 CASES = [
     ("success", None, Outcome.APPLIED),
@@ -41,7 +41,13 @@ CASES = [
     ("dropped after sending", errors.TransportError("dropped", sent=True), Outcome.UNKNOWN),
     ("timed out after sending", errors.RequestTimeoutError("no answer", sent=True), Outcome.UNKNOWN),
     ("could not connect", errors.ConnectError("refused"), Outcome.FAILED),
+    ("connect timed out", errors.RequestTimeoutError("no connection", sent=False), Outcome.FAILED),
     ("tls", errors.TLSError("bad certificate"), Outcome.FAILED),
+    # A body that is not the documented JSON on an error status is that error, not a lost answer.
+    ("500 html", errors.MalformedResponseError("an HTML page", status=500), Outcome.FAILED),
+    ("400 already, by code only", errors.APIError("Task has already been approved", status=400), Outcome.ALREADY_HANDLED),
+    ("409 by status only", errors.APIError("Conflict", status=409), Outcome.ALREADY_HANDLED),
+    ("404 by status only", errors.APIError("Not Found", status=404), Outcome.NOT_FOUND),
 ]
 
 
@@ -68,9 +74,32 @@ SETTLE = [
     ("cancel", "cancelled", Outcome.APPLIED),
     ("cancel", "completed", Outcome.ALREADY_HANDLED),
     ("approve", None, Outcome.NOT_FOUND),
+    ("dismiss", None, Outcome.NOT_FOUND),
+    # Lexi: a task found completed or failed after a lost dismissal was approved by someone else.
+    ("dismiss", "completed", Outcome.ALREADY_HANDLED),
+    ("dismiss", "failed", Outcome.ALREADY_HANDLED),
+    ("approve", "failed", Outcome.APPLIED),  # Approved, then Lexi's execution failed.
+    # Chamelio: the provider reports the decision of the step it was at when the runs show it.
+    ("approve", "approved", Outcome.APPLIED),
+    ("approve", "rejected", Outcome.ALREADY_HANDLED),
+    ("dismiss", "rejected", Outcome.APPLIED),
+    ("dismiss", "in_progress", Outcome.ALREADY_HANDLED),  # Moved on with no decision seen: not claimed.
+    # At another approval step than the one acted on: handled, never resent to the next step.
+    ("approve", MOVED_ON, Outcome.ALREADY_HANDLED),
+    ("dismiss", MOVED_ON, Outcome.ALREADY_HANDLED),
+    # Cancel applies to any open task: still open means not applied.
+    ("cancel", "pending", Outcome.FAILED),
+    ("cancel", "in_progress", Outcome.FAILED),
+    ("cancel", MOVED_ON, Outcome.FAILED),
+    ("cancel", "canceled", Outcome.APPLIED),  # The webhooks' spelling.
 ]
 
 
 @pytest.mark.parametrize(("action", "status", "outcome"), SETTLE)
 def test_a_lost_answer_is_settled_by_where_the_task_is_now(action: str, status: str | None, outcome: Outcome) -> None:
     assert settle(action, status) is outcome
+
+
+def test_before_names_where_the_task_was() -> None:
+    assert settle("cancel", "in_progress", before="in_progress") is Outcome.FAILED
+    assert settle("cancel", "pending", before="in_progress") is Outcome.ALREADY_HANDLED

@@ -83,7 +83,9 @@ def format_line(info: ResponseInfo, *, now: float | None = None, pid: int | None
         f"pid={os.getpid() if pid is None else pid}",
         _value(info.method),
         _value(info.path),
-        f"status={int(info.status)}",
+        # Assumption: a status may be missing (a request that got no answer) once the API
+        # client reports those too; it is then written as "-".
+        f"status={'-' if info.status is None else int(info.status)}",
         f"ms={max(0.0, info.elapsed) * 1000:.0f}",
         f"request_id={_value(info.request_id) if info.request_id else '-'}",
     ]

@@ -66,11 +66,12 @@ def _iso(moment: float) -> str:
 
 
 def _value(value: object) -> str:
-    """One value as written: cleaned, redacted, cut, and quoted when it holds spaces or `=`."""
+    """One value as written: cleaned, redacted, cut, and JSON-quoted when it is empty or holds a
+    space or a quote (a `key=value` field splits at its first `=`, so `=` needs no quoting)."""
     text = redact(clean(str(value), multiline=False))
     if len(text) > _VALUE_MAX:
         text = text[: _VALUE_MAX - 1] + "…"
-    if not text or any(ch in text for ch in ' ="'):
+    if not text or any(ch in text for ch in ' "'):
         return json.dumps(text, ensure_ascii=False)
     return text
 

@@ -46,7 +46,7 @@ MEANINGS: dict[Exit, str] = {
     Exit.UNKNOWN: "unknown: an answer was lost and reading the task back did not settle it; it may have been "
     "applied (check with `lexi-tui tasks` before sending it again)",
     Exit.UNAVAILABLE: "unavailable: the server could not be reached (connection, TLS, time-out), or "
-    "webhook-listen could not open its port",
+    "serve or webhook-listen could not open its port",
     Exit.QUOTA: "daily quota used up: the API allows no more calls today (the output says when it resets)",
     Exit.NO_CREDITS: "no Lexi credits remaining (chat): retrying cannot help until credits are added",
     Exit.KEYRING: "keyring unavailable: the system keyring could not store, read or delete the key",
@@ -66,6 +66,7 @@ WATCH = (Exit.OK, Exit.PARTIAL, Exit.USAGE, Exit.AUTH, Exit.FAILED, Exit.UNKNOWN
 ACCOUNT = (Exit.OK, Exit.USAGE, Exit.AUTH, Exit.FAILED, Exit.UNAVAILABLE, Exit.KEYRING, Exit.INTERRUPTED)
 """What login and logout can return."""
 LISTEN = (Exit.OK, Exit.USAGE, Exit.UNAVAILABLE, Exit.INTERRUPTED)
+SERVE = (Exit.OK, Exit.USAGE, Exit.UNAVAILABLE)
 APP = (Exit.OK, Exit.USAGE, Exit.CRASHED, Exit.INTERRUPTED)
 
 

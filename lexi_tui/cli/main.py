@@ -17,9 +17,10 @@ from lexi_tui.cli.parser import UsageError, build_parser, resolve
 
 __all__ = ["build_parser", "entry", "main", "run_app"]
 
-_LISTEN_CODES = {1: Exit.UNAVAILABLE}
-"""webhook_listen.run still returns its own 1 for "cannot listen on the port": mapped here to
-the table's UNAVAILABLE until that module uses `exit_codes` itself."""
+_OWN_CODES = {1: Exit.UNAVAILABLE}
+"""webhook_listen.run and the service's run still return their own 1 for "cannot listen on the
+port": mapped here to the table's UNAVAILABLE (until webhook_listen uses `exit_codes` itself;
+the service, an independent peer, keeps its own codes for `python -m lexi_tui.server`)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,12 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "serve":
         from lexi_tui.server.cli import run
 
-        return run(invocation.args)
+        code = run(invocation.args)
+        return _OWN_CODES.get(code, code)
     if command == "webhook-listen":
         from lexi_tui.cli import webhook_listen
 
         code = webhook_listen.run(invocation.args)
-        return _LISTEN_CODES.get(code, code)
+        return _OWN_CODES.get(code, code)
     if command == "completion":
         from lexi_tui.cli.completion import script
 

@@ -156,6 +156,9 @@ def serve_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="lexi-tui serve", description="Run the local Lexi-compatible service.")
     add_arguments(parser)
+    # `lexi-tui serve` answers in the CLI's table (main maps the service's own 1 to UNAVAILABLE).
+    parser.epilog = f"{parser.epilog or ''}\n\n{exit_codes.epilog(exit_codes.SERVE)}".lstrip()
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 

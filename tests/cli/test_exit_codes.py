@@ -35,6 +35,7 @@ def test_each_meaning_has_one_number() -> None:
     (["login"], exit_codes.ACCOUNT),
     (["logout"], exit_codes.ACCOUNT),
     (["webhook-listen"], exit_codes.LISTEN),
+    (["serve"], exit_codes.SERVE),
 ])
 def test_every_help_lists_its_codes_from_the_table(args: list[str], codes, home: Path) -> None:
     result = run_cli(home, *args, "--help")
@@ -86,17 +87,19 @@ def test_a_normal_quit_of_the_app_exits_0(monkeypatch) -> None:
         assert main(["--base-url", server.base_url, "--exit-after-load"]) == Exit.OK
 
 
-def test_webhook_listen_that_cannot_listen_exits_unavailable(home: Path) -> None:
+def test_serve_and_webhook_listen_that_cannot_listen_exit_unavailable(home: Path) -> None:
     import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_cli(home, "webhook-listen", "--secret-env", "HOOK_SECRET", "--port", str(port),
+        listen = run_cli(home, "webhook-listen", "--secret-env", "HOOK_SECRET", "--port", str(port),
                          HOOK_SECRET="whsec_x")
-    assert result.returncode == Exit.UNAVAILABLE, result.stderr
-    assert "cannot listen" in result.stderr
+        serve = run_cli(home, "serve", "--port", str(port))
+    assert listen.returncode == Exit.UNAVAILABLE, listen.stderr
+    assert "cannot listen" in listen.stderr
+    assert serve.returncode == Exit.UNAVAILABLE, serve.stderr
 
 
 def test_help_and_start_up_do_not_load_httpx_or_asyncio_through_the_commands(home: Path) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from lexi_tui.api import errors
 from lexi_tui.api.models import Task
 from lexi_tui.cli import confirm, quota
-from lexi_tui.cli.commands import ACTIONS
+from lexi_tui.cli.commands import ACTIONS, provider_capabilities
 from lexi_tui.cli.exit_codes import Exit
 from lexi_tui.cli.output import err, fit, out, terminal_width
 from lexi_tui.cli.session import QuotaExhausted, Session
@@ -55,15 +55,15 @@ async def act(invocation: Any, request_log: Any = None) -> int:
     if not wanted:
         err(f"lexi-tui {command}: no task ids given")
         return Exit.USAGE
+    title, caps = provider_capabilities()[profile.provider]
+    if action == "cancel" and not caps.cancel:  # Said before any key is needed.
+        err(f"lexi-tui cancel: {title} tasks cannot be cancelled (profile {profile.name!r}); "
+            f"`lexi-tui {caps.dismiss_label.lower()}` them instead.")
+        return Exit.USAGE
     async with Session(profile, request_log=request_log) as session:
         if session.provider is None:
             return session.code
         caps = session.capabilities
-        title = session.info.title
-        if action == "cancel" and not caps.cancel:
-            err(f"lexi-tui cancel: {title} tasks cannot be cancelled (profile {profile.name!r}); "
-                f"`lexi-tui {caps.dismiss_label.lower()}` them instead.")
-            return Exit.USAGE
         word = caps.dismiss_label.lower() if action == "dismiss" else action
         try:
             resolved = await resolve(session, wanted)

@@ -180,13 +180,13 @@ async def _chat(invocation: Any, request_log: Any) -> int:
     if not message.strip():
         err("lexi-tui chat: the message is empty")
         return Exit.USAGE
+    title, caps = provider_capabilities()[profile.provider]
+    if not caps.chat:  # Said before any key is needed.
+        err(f"lexi-tui chat: {title} has no chat (profile {profile.name!r}); chat needs a Lexi profile.")
+        return Exit.USAGE
     async with Session(profile, request_log=request_log) as session:
         if session.provider is None:
             return session.code
-        if not session.capabilities.chat:
-            err(f"lexi-tui chat: {session.info.title} has no chat (profile {profile.name!r}); chat needs a Lexi "
-                "profile.")
-            return Exit.USAGE
         provider = session.provider
         try:
             # A 429 is refused before Lexi reads the message, so waiting it out and sending

@@ -145,3 +145,5 @@ def test_what_a_provider_cannot_do_exits_2(chamelio: RunningServer, home: Path) 
     assert lexi_cancel.returncode == 2 and "Lexi tasks cannot be cancelled" in lexi_cancel.stderr
     assert "lexi-tui dismiss" in lexi_cancel.stderr
     assert chamelio_writes(chamelio) == 0 and writes_sent(chamelio) == 0
+    keyless = run_cli(home, "chat", "hello", key=None)  # No key needed to be told so.
+    assert keyless.returncode == 2 and "Chamelio has no chat" in keyless.stderr

@@ -70,16 +70,24 @@ SERVE = (Exit.OK, Exit.USAGE, Exit.UNAVAILABLE)
 APP = (Exit.OK, Exit.USAGE, Exit.CRASHED, Exit.INTERRUPTED)
 
 
+PRECEDENCE = ("A run that stops early for a reason you must act on (3, 7, 8, 9, 10) exits with that code even "
+              "when some tasks were applied; the output says which were.")
+"""How approve/dismiss/reject/cancel choose between a stop reason and "partial"."""
+
+
 def epilog(codes: Iterable[Exit] = tuple(Exit), *, title: str = "exit codes") -> str:
     """The `--help` epilog listing `codes` (shown as written: use RawDescriptionHelpFormatter)."""
     import textwrap
 
+    codes = tuple(codes)
     lines = [f"{title}:"]
     for code in codes:
         head = f"  {int(code):>3}  "
         wrapped = textwrap.wrap(MEANINGS[code], width=96 - len(head), break_on_hyphens=False)
         lines.append(head + wrapped[0])
         lines.extend(" " * len(head) + more for more in wrapped[1:])
+    if Exit.PARTIAL in codes and Exit.AUTH in codes and Exit.NOT_FOUND in codes:
+        lines.extend(textwrap.wrap(PRECEDENCE, width=96, initial_indent="  ", subsequent_indent="  "))
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ import pytest
 
 from lexi_tui.api.errors import ConnectError, InvalidKeyError, PermissionDeniedError
 from lexi_tui.cli.account import login_command, logout_command
+from lexi_tui.cli.exit_codes import Exit
 from lexi_tui.core.config import Profile
 from lexi_tui.providers.lexi import check_key
 from memory_keyring import MemoryKeyring
@@ -186,7 +187,7 @@ def test_login_prompts_without_echo_on_a_terminal(
 
 def test_login_refuses_a_bad_key(api: FakeAPI, profile: Profile, memory: MemoryKeyring) -> None:
     code, out, err = run_login(profile, key=BAD_KEY)
-    assert code == 1
+    assert code == Exit.AUTH
     assert memory.entries == {}
     assert f"That key was refused by {api.host} (invalid_key)." in err
     assert out == "" and BAD_KEY not in err
@@ -194,7 +195,7 @@ def test_login_refuses_a_bad_key(api: FakeAPI, profile: Profile, memory: MemoryK
 
 def test_login_refuses_a_key_without_the_lexi_permission(profile: Profile, memory: MemoryKeyring) -> None:
     code, out, err = run_login(profile, key=NO_LEXI_KEY)
-    assert code == 1
+    assert code == Exit.AUTH
     assert memory.entries == {}
     assert "lacks the lexi permission" in err and "Nothing was stored" in err
     assert NO_LEXI_KEY not in out + err
@@ -202,24 +203,24 @@ def test_login_refuses_a_key_without_the_lexi_permission(profile: Profile, memor
 
 def test_login_reports_a_server_error(api: FakeAPI, profile: Profile, memory: MemoryKeyring) -> None:
     code, _out, err = run_login(profile, key=BROKEN_KEY)
-    assert code == 1 and memory.entries == {}
+    assert code == Exit.FAILED and memory.entries == {}
     assert f"Could not check the key with {api.host}" in err and "Database on fire" in err
 
 
 def test_login_reports_an_unreachable_host(memory: MemoryKeyring) -> None:
     url = unreachable_url()
     code, out, err = run_login(Profile("local", url), key=GOOD_KEY)
-    assert code == 1
+    assert code == Exit.UNAVAILABLE
     assert memory.entries == {}
     assert f"Could not reach {url.split('/')[2]}" in err and "could not connect" in err
     assert GOOD_KEY not in out + err
 
 
-def test_login_without_a_keyring_exits_3_before_asking(api: FakeAPI, profile: Profile) -> None:
+def test_login_without_a_keyring_exits_11_before_asking(api: FakeAPI, profile: Profile) -> None:
     # conftest's fail backend: a headless machine.
     stdin = io.StringIO(f"{GOOD_KEY}\n")
     code, out, err = run_login(profile, stdin=stdin)
-    assert code == 3
+    assert code == Exit.KEYRING
     assert "LEXI_API_KEY" in err and "keyrings.cryptfile" in err
     assert api.requests == [] and stdin.tell() == 0  # Neither read nor sent anywhere.
     assert out == "" and GOOD_KEY not in err
@@ -277,9 +278,9 @@ def test_logout_warns_about_the_env_var(
     assert GOOD_KEY not in out + err
 
 
-def test_logout_without_a_keyring_exits_3(profile: Profile) -> None:
+def test_logout_without_a_keyring_exits_11(profile: Profile) -> None:
     code, out, err = run_logout(profile)
-    assert code == 3 and out == ""
+    assert code == Exit.KEYRING and out == ""
     assert "LEXI_API_KEY" in err and "keyrings.cryptfile" in err
 
 
@@ -291,3 +292,13 @@ def test_check_key_runs_inside_an_existing_loop(api: FakeAPI) -> None:
 
     asyncio.run(main())
     assert len(api.requests) == 2
+
+
+def test_a_chamelio_profile_is_warned_about_its_own_variable(
+    memory: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """logout names the variable of the profile's provider, not LEXI_API_KEY."""
+    monkeypatch.setenv("CHAMELIO_API_KEY", "ca_live_0000000000000000abcd")
+    code, _out, err = run_logout(Profile("legal", "https://platform.chamelio.ai", provider="chamelio"))
+    assert code == Exit.OK
+    assert "CHAMELIO_API_KEY is still set" in err and "ca_…abcd" in err and "0000abcd" not in err

@@ -17,8 +17,8 @@ KEY = "wbk_secret_5ecret5ecret5ecret9f9f"
 def _all_options(parser) -> set[str]:
     options = set(parser._option_string_actions)
     for action in parser._actions:
-        for sub in getattr(action, "choices", None) or {}:
-            choice = action.choices[sub]
+        choices = getattr(action, "choices", None)
+        for choice in choices.values() if isinstance(choices, dict) else ():
             if hasattr(choice, "_option_string_actions"):
                 options |= _all_options(choice)
     return options

@@ -6,8 +6,9 @@ only ever stored in the system keyring (see `keystore`); when there is none, log
 how to use LEXI_API_KEY instead and stores nothing. The key is never printed: output
 shows it only through `mask_key`.
 
-Exit codes: 0 ok, 1 key refused or the host could not be reached, 2 usage (no key or
-one that cannot be a key), 3 keyring unavailable, 130 interrupted at the prompt.
+Exit codes are the table's (`lexi_tui.cli.exit_codes`): 0 ok, 2 usage (no key, or one that
+cannot be a key), 3 the key was refused, 4 the key could not be checked (a server error), 8 the
+host could not be reached, 11 keyring unavailable, 130 interrupted at the prompt.
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from urllib.parse import urlsplit
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, PermissionDeniedError, TransportError
 from lexi_tui.api.text import mask_key
+from lexi_tui.cli.exit_codes import Exit
 from lexi_tui.core import keystore
 from lexi_tui.core.config import Profile
 from lexi_tui.core.keystore import KeyringUnavailable
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_USAGE = 2
-EXIT_KEYRING = 3
-EXIT_INTERRUPTED = 130
+EXIT_OK = Exit.OK
+EXIT_USAGE = Exit.USAGE
+EXIT_REFUSED = Exit.AUTH
+EXIT_FAILED = Exit.FAILED
+EXIT_UNAVAILABLE = Exit.UNAVAILABLE
+EXIT_KEYRING = Exit.KEYRING
+EXIT_INTERRUPTED = Exit.INTERRUPTED
 
 
 def login_command(
@@ -101,10 +105,10 @@ def login_command(
         return EXIT_REFUSED
     except TransportError as exc:
         print(f"Could not reach {host} to check the key: {exc}. Nothing was stored.", file=err)
-        return EXIT_REFUSED
+        return EXIT_UNAVAILABLE
     except LexiError as exc:
         print(f"Could not check the key with {host}: {exc}. Nothing was stored.", file=err)
-        return EXIT_REFUSED
+        return EXIT_FAILED
 
     try:
         backend = keystore.store_key(profile.name, key)
@@ -115,10 +119,11 @@ def login_command(
         f"Logged in to {host} (profile {profile.name}) with key {mask_key(key)}; stored in {backend}.",
         file=out,
     )
-    from_env = os.environ.get(keystore.ENV_VAR, "").strip()
+    env_var = _env_var(profile)
+    from_env = os.environ.get(env_var, "").strip()
     if from_env and from_env != key:
         print(
-            f"Note: {keystore.ENV_VAR} is set in this environment ({mask_key(from_env)}) and "
+            f"Note: {env_var} is set in this environment ({mask_key(from_env)}) and "
             "takes precedence over the stored key; unset it to use the key just stored.",
             file=err,
         )
@@ -133,7 +138,8 @@ def logout_command(
 ) -> int:
     """Delete the profile's key from the keyring and say what happened.
 
-    Warns when LEXI_API_KEY is still set, since the app would go on using it.
+    Warns when the profile's key variable (LEXI_API_KEY, CHAMELIO_API_KEY) is still set,
+    since the app would go on using it.
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
@@ -142,21 +148,30 @@ def logout_command(
         deleted = keystore.delete_key(profile.name)
     except KeyringUnavailable as exc:
         print(f"Cannot log out: {exc}", file=err)
-        _warn_env_still_set(err)
+        _warn_env_still_set(profile, err)
         return EXIT_KEYRING
     if deleted:
         print(f"Removed the key for profile {profile.name} from {backend}.", file=out)
     else:
         print(f"No key was stored for profile {profile.name} in {backend}.", file=out)
-    _warn_env_still_set(err)
+    _warn_env_still_set(profile, err)
     return EXIT_OK
 
 
-def _warn_env_still_set(err: TextIO) -> None:
-    from_env = os.environ.get(keystore.ENV_VAR, "").strip()
+def _env_var(profile: Profile) -> str:
+    """The key variable of the profile's provider (LEXI_API_KEY, CHAMELIO_API_KEY)."""
+    from lexi_tui.providers import PROVIDERS
+
+    found = PROVIDERS.get(profile.provider)
+    return found.env_var if found is not None else keystore.ENV_VAR
+
+
+def _warn_env_still_set(profile: Profile, err: TextIO) -> None:
+    env_var = _env_var(profile)
+    from_env = os.environ.get(env_var, "").strip()
     if from_env:
         print(
-            f"Warning: {keystore.ENV_VAR} is still set in this environment ({mask_key(from_env)}); "
+            f"Warning: {env_var} is still set in this environment ({mask_key(from_env)}); "
             "lexi-tui will keep using that key until you unset it.",
             file=err,
         )

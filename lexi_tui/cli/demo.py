@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from lexi_tui.cli.exit_codes import Exit
 from lexi_tui.core.config import DATA_DIR_ENV, Profile
 from lexi_tui.server.options import CHAMELIO_DEMO_KEY, DEMO_KEY, ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
@@ -80,9 +81,11 @@ def run_demo(settings: AppSettings, refresh: float | None = None) -> int:
         prepare(settings, server)
         if refresh is None:
             settings.refresh_interval = 5.0
-        LexiApp(settings).run()
+        app = LexiApp(settings)
+        app.run()
         keep_crash_reports(Path(folder) / "crashes", kept)
-    return 0
+    # Textual's return_code is 1 after an unhandled exception: the table's CRASHED.
+    return Exit.CRASHED if app.return_code else Exit.OK
 
 
 def keep_crash_reports(source: Path, target: Path) -> list[Path]:

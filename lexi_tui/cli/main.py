@@ -1,7 +1,8 @@
-"""`lexi-tui`: the app, plus `serve`, `login` and `logout`.
+"""`lexi-tui`: the app, plus its subcommands (`lexi_tui.cli.parser` resolves which).
 
-Heavy imports (Textual, the server stack, keyring) happen inside the branch that needs
-them, so `lexi-tui --help` and `lexi-tui serve` do not pay for the others.
+Heavy imports (Textual, the server stack, keyring, httpx) happen inside the branch that needs
+them, so `lexi-tui --help` and `lexi-tui serve` do not pay for the others. Every exit status
+comes from the one table, `lexi_tui.cli.exit_codes`.
 """
 
 from __future__ import annotations
@@ -9,112 +10,82 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from lexi_tui import __version__
+from lexi_tui.cli.exit_codes import Exit
+from lexi_tui.cli.parser import UsageError, build_parser, resolve
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+__all__ = ["build_parser", "entry", "main", "run_app"]
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lexi-tui",
-        description="Triage the tasks LeadLex's Lexi assistant queues for approval, from the keyboard.",
-    )
-    parser.add_argument("--version", action="version", version=f"lexi-tui {__version__}")
-    _add_profile_options(parser)
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="run against a local service started in this process, with seeded Lexi tasks and "
-        "Chamelio workflows, one profile each (P switches; no account, no network, never touches "
-        "the keyring or your data folder)",
-    )
-    parser.add_argument("--refresh", type=float, metavar="SECONDS", help="live refresh interval (0 = off)")
-    parser.add_argument("--theme", help="Textual theme, e.g. textual-dark, textual-light, nord")
-    parser.add_argument("--exit-after-load", action="store_true", help=argparse.SUPPRESS)  # benchmarks/
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    # Listed for --help only: main() hands `serve` to the server's own parser, so the
-    # app's start-up never imports the server stack.
-    sub.add_parser("serve", help="run the local Lexi-compatible service (lexi-tui serve --help)", add_help=False)
-    sub.add_parser("webhook-listen", add_help=False,
-                   help="receive signed Chamelio webhooks and watch the tasks they announce "
-                   "(lexi-tui webhook-listen --help)")
-    # No --key option: a key on the command line is visible to every user in `ps`.
-    login = sub.add_parser(
-        "login", help="check an API key and store it in the system keyring (reads it masked, or from stdin)"
-    )
-    _add_profile_options(login)
-    logout = sub.add_parser("logout", help="remove the profile's key from the system keyring")
-    _add_profile_options(logout)
-    from lexi_tui.cli.commands import add_commands
-
-    add_commands(sub)
-    return parser
-
-
-def _add_profile_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", help="profile from the config file (default: the config's default_profile)")
-    parser.add_argument("--base-url", help="API base URL (overrides the profile's)")
-    parser.add_argument("--config", help="config file (default: the platform's config directory)")
-
-
-def _load_profile(args: argparse.Namespace):  # -> tuple[Config, Profile]
-    from pathlib import Path
-
-    from lexi_tui.core.config import Profile, load_config
-
-    config = load_config(Path(args.config) if getattr(args, "config", None) else None)
-    profile = config.profile(getattr(args, "profile", None))
-    if getattr(args, "base_url", None):
-        profile = Profile(
-            name=profile.name, base_url=args.base_url, provider=profile.provider, ca_bundle=profile.ca_bundle
-        )
-    return config, profile
+_OWN_CODES = {1: Exit.UNAVAILABLE}
+"""webhook_listen.run and the service's run still return their own 1 for "cannot listen on the
+port": mapped here to the table's UNAVAILABLE (until webhook_listen uses `exit_codes` itself;
+the service, an independent peer, keeps its own codes for `python -m lexi_tui.server`)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run `lexi-tui` with `argv` (default: sys.argv[1:]); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["serve"]:
-        from lexi_tui.server.cli import add_arguments, run
+    try:
+        invocation = resolve(argv)
+    except UsageError as error:
+        print(f"lexi-tui: {error}", file=sys.stderr)
+        return Exit.USAGE
+    command = invocation.command
+    if command == "serve":
+        from lexi_tui.server.cli import run
 
-        serve = argparse.ArgumentParser(prog="lexi-tui serve", description="Run the local Lexi-compatible service.")
-        add_arguments(serve)
-        return run(serve.parse_args(argv[1:]))
-    if argv[:1] == ["webhook-listen"]:
+        code = run(invocation.args)
+        return _OWN_CODES.get(code, code)
+    if command == "webhook-listen":
         from lexi_tui.cli import webhook_listen
 
-        listen = argparse.ArgumentParser(
-            prog="lexi-tui webhook-listen",
-            description="Receive Chamelio's signed webhooks; tasks at an approval step join the profile's watch list.",
-        )
-        webhook_listen.add_arguments(listen)
-        return webhook_listen.run(listen.parse_args(argv[1:]))
-    args = build_parser().parse_args(argv)
+        code = webhook_listen.run(invocation.args)
+        return _OWN_CODES.get(code, code)
+    if command == "completion":
+        from lexi_tui.cli.completion import script
 
-    from lexi_tui.core.config import ConfigError
-
-    try:
-        config, profile = _load_profile(args)
-    except ConfigError as error:
-        print(f"lexi-tui: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.command == "login":
+        sys.stdout.write(script(invocation.args.shell))
+        return Exit.OK
+    if command == "login":
         from lexi_tui.cli.account import login_command
 
-        return login_command(profile)
-    if args.command == "logout":
+        return login_command(invocation.profile)
+    if command == "logout":
         from lexi_tui.cli.account import logout_command
 
-        return logout_command(profile)
-    from lexi_tui.cli.commands import COMMANDS, run_command
+        return logout_command(invocation.profile)
+    request_log = open_request_log() if invocation.debug else None
+    try:
+        if command is not None:
+            from lexi_tui.cli.commands import run_command
 
-    if args.command in COMMANDS:
-        return run_command(args, profile)
-    return run_app(args, config, profile)
+            return run_command(invocation, request_log)
+        return run_app(invocation.args, invocation.config, invocation.profile, request_log=request_log)
+    finally:
+        if request_log is not None:
+            if request_log.error:
+                print(f"lexi-tui: the request log stopped: {request_log.error}", file=sys.stderr)
+            request_log.close()
 
 
-def run_app(args: argparse.Namespace, config, profile) -> int:
+def open_request_log() -> Any:
+    """The request log (`core.debuglog.RequestLog`), its path said on stderr; None (and why)
+    when it cannot be opened: the command runs without it."""
+    from lexi_tui.core.debuglog import open_log
+
+    try:
+        log = open_log()
+    except OSError as error:
+        print(f"lexi-tui: debug: the request log cannot be opened ({error.strerror or error}); running without it.",
+              file=sys.stderr)
+        return None
+    print(f"lexi-tui: debug: logging each request to {log.path} (no key, no bodies)", file=sys.stderr, flush=True)
+    return log
+
+
+def run_app(args: argparse.Namespace, config: Any, profile: Any, *, request_log: Any = None) -> int:
+    """Run the app (or the demo); returns 0, or CRASHED when it stopped on an unexpected error."""
     from lexi_tui.core.rules import RulesError, load_rules
     from lexi_tui.ui.app import AppSettings, LexiApp
 
@@ -122,7 +93,7 @@ def run_app(args: argparse.Namespace, config, profile) -> int:
         rules = load_rules(config.path) if config.path else []
     except RulesError as error:
         print(f"lexi-tui: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
 
     settings = AppSettings(
         profile=profile.name,
@@ -137,13 +108,22 @@ def run_app(args: argparse.Namespace, config, profile) -> int:
         exit_after_load=args.exit_after_load,
         rules=rules,
         ca_bundle=profile.ca_bundle,
+        request_log=request_log,
     )
-    if not args.demo:
-        LexiApp(settings).run()
-        return EXIT_OK
-    from lexi_tui.cli.demo import run_demo
+    if args.demo:
+        from lexi_tui.cli.demo import run_demo
 
-    return run_demo(settings, refresh=args.refresh)
+        code = run_demo(settings, refresh=args.refresh)
+    else:
+        app = LexiApp(settings)
+        app.run()
+        # Textual sets return_code 1 after an unhandled exception (LexiApp._fatal_error has
+        # then printed the message and written the report); a normal quit leaves 0 or None.
+        code = Exit.CRASHED if app.return_code else Exit.OK
+    if code == Exit.CRASHED and request_log is not None:
+        print(f"lexi-tui: the request log of this session is {request_log.path}; attach it with the crash report.",
+              file=sys.stderr)
+    return code
 
 
 def entry() -> None:

@@ -71,6 +71,8 @@ class AppSettings:
     """Makes the HTTP transport (`httpx.AsyncBaseTransport`) of each new API client; None: the
     network as configured. The screenshot tool, the snapshot tests and the benchmarks route the
     app to a local service with it while it shows a fixed URL."""
+    request_log: Any = None
+    """`--debug`: a `core.debuglog.RequestLog` (a listener) attached to every provider."""
 
 
 class LexiApp(App[None]):
@@ -149,6 +151,8 @@ class LexiApp(App[None]):
             **({"transport": self.settings.transport_factory()} if self.settings.transport_factory else {}),
         )
         self._provider.add_listener(self._on_response)
+        if self.settings.request_log is not None:
+            self._provider.add_listener(self.settings.request_log)
         if old is not None:
             self.run_worker(old.aclose(), group="close")
 

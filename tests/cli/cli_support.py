@@ -99,10 +99,11 @@ def history_file(home: Path) -> Path:
     return home / "data" / "lexi-tui" / "history.jsonl"
 
 
-def run_cli(home: Path, *args: str, key: str | None = KEY, stdin: str | None = None,
-            timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script, as a user would, with an isolated environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "LEXI_"))}
+def cli_env(home: Path, key: str | None = KEY, **extra: str) -> dict[str, str]:
+    """The environment of one test's subprocess: isolated folders, the null keyring, `key` as
+    LEXI_API_KEY (and `extra`, e.g. CHAMELIO_API_KEY=...); no variable of the test runner's
+    own that lexi-tui reads (LEXI_*, CHAMELIO_*, XDG_*) leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "LEXI_", "CHAMELIO_", "TEXTUAL_"))}
     env.update(
         HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
         XDG_CACHE_HOME=str(home / "cache"), XDG_STATE_HOME=str(home / "state"),
@@ -110,8 +111,35 @@ def run_cli(home: Path, *args: str, key: str | None = KEY, stdin: str | None = N
     )
     if key is not None:
         env["LEXI_API_KEY"] = key
-    return subprocess.run([str(SCRIPT), *args], env=env, input=stdin, capture_output=True, text=True,
-                          timeout=timeout, cwd=str(home))
+    env.update(extra)
+    return env
+
+
+def run_cli(home: Path, *args: str, key: str | None = KEY, stdin: str | None = None,
+            timeout: float = 30, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script, as a user would, with an isolated environment."""
+    return subprocess.run([str(SCRIPT), *args], env=cli_env(home, key, **extra), input=stdin, capture_output=True,
+                          text=True, timeout=timeout, cwd=str(home))
+
+
+def write_config(home: Path, text: str, name: str = "config.toml") -> Path:
+    """A config file in the test's home (the default location when `name` is config.toml)."""
+    folder = home / "config" / "lexi-tui"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def log_file(home: Path) -> Path:
+    """Where `--debug` writes the request log for a subprocess of this home (XDG_STATE_HOME)."""
+    return home / "state" / "lexi-tui" / "log" / "requests.log"
+
+
+def lexi_reads(server: RunningServer) -> int:
+    """GET /v1/lexi/tasks calls the service answered (any status)."""
+    endpoints = admin_stats(server)["by_endpoint"]
+    return sum(count for label, count in endpoints.items() if label.startswith("GET /v1/lexi/tasks"))
 
 
 def admin_task(server: RunningServer, tid: str) -> dict[str, Any]:
@@ -145,3 +173,65 @@ def read_history(home: Path) -> list[dict[str, Any]]:
 
 
 assert SCRIPT.exists() or sys.platform == "win32", f"console script missing: {SCRIPT}"
+
+
+class LosingProxy:
+    """A loopback HTTP proxy in front of the local service that loses chosen answers.
+
+    `lose(method, path)` returns "after" (forward the request, then close the connection
+    without the answer: the server acted, the client cannot know), "before" (close without
+    forwarding: nothing was done) or None (pass the answer on). Everything else is forwarded
+    as is, headers included. `lost` lists the (method, path, when) it lost.
+    """
+
+    def __init__(self, server: RunningServer, lose: Any) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        proxy = self
+        self.lost: list[tuple[str, str, str]] = []
+        self.target = server.root_url
+        client = httpx.Client(timeout=10)
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0") or 0))
+                when = lose(self.command, self.path)
+                if when == "before":
+                    proxy.lost.append((self.command, self.path, when))
+                    self.close_connection = True
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = client.request(self.command, proxy.target + self.path, content=body, headers=headers)
+                if when == "after":
+                    proxy.lost.append((self.command, self.path, when))
+                    self.close_connection = True
+                    return
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        self.send_header(name, value)
+                self.send_header("content-length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.root_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.base_url = self.root_url + server.base_url[len(server.root_url):]
+
+    def __enter__(self) -> LosingProxy:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

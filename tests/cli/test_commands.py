@@ -223,22 +223,27 @@ def test_exit_codes(server: RunningServer, home: Path) -> None:
     missing = run_cli(home, "approve", task_id(1), *base, key=None)
     assert missing.returncode == 3 and "lexi-tui login --profile default" in missing.stderr
     assert writes_sent(server) == 0
-    # 4: nothing could be done (all already handled), and an unreachable server.
-    assert run_cli(home, "dismiss", task_id(6), *base).returncode == 4
+    # 5: nothing to do, every task was already handled; 6: no id exists (issue 15: never
+    # "already handled" for an id that does not exist).
+    handled = run_cli(home, "dismiss", task_id(6), *base)
+    assert handled.returncode == 5 and handled.stdout.startswith(f"already handled {task_id(6)}")
+    missing_id = run_cli(home, "dismiss", "no-such-task", *base)
+    assert missing_id.returncode == 6, missing_id.stdout + missing_id.stderr
+    assert missing_id.stdout.startswith("not found       no-such-task") and "already handled" not in missing_id.stdout
+    assert read_history(home)[-1]["outcome"] == "not_found"
+    # 8: the server could not be reached.
     unreachable = f"http://127.0.0.1:{unused_port()}/functions/v1/api-gateway"
-    for args in (("approve", task_id(1)), ("chat", "hello")):
+    for args in (("approve", task_id(1)), ("chat", "hello"), ("tasks",)):
         down = run_cli(home, *args, "--base-url", unreachable)
-        assert down.returncode == 4, (args, down.stderr)
+        assert down.returncode == 8, (args, down.stderr)
         assert "could not connect" in down.stderr
 
 
 def test_help_documents_the_exit_codes(home: Path) -> None:
-    from lexi_tui.cli.commands import help_epilog
-
     result = run_cli(home, "approve", "--help")
     assert result.returncode == 0
-    assert "3  authentication" in result.stdout and "4  nothing could be done" in result.stdout
-    assert "4  nothing could be done" in help_epilog()
+    assert "  3  authentication" in result.stdout and "  4  failed: nothing was applied" in result.stdout
+    assert "  6  not found" in result.stdout and "  5  already handled" in result.stdout
 
 
 # -- each exit code, with --json parsed, and progress on stderr --------------------------
@@ -270,7 +275,8 @@ def test_json_success_and_auth_failure(home: Path) -> None:
         # A key without the lexi permission (403): exit 3, nothing sent, nothing half-printed on stdout.
         denied = run_cli(home, "approve", task_id(1), "--json", *base, key=OTHER_KEY)
         assert denied.returncode == 3, denied.stderr
-        assert denied.stdout == "" and "lacks the lexi permission" in denied.stderr
+        assert denied.stdout == "" and "lacks a permission" in denied.stderr
+        assert "Missing lexi permission" in denied.stderr
         assert "lexi-tui login" in denied.stderr and OTHER_KEY not in denied.stderr + denied.stdout
         tasks = run_cli(home, "tasks", "--json", *base, key=OTHER_KEY)
         assert tasks.returncode == 3 and tasks.stdout == ""

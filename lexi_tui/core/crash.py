@@ -24,6 +24,7 @@ from pathlib import Path
 
 from lexi_tui import __version__
 from lexi_tui.api.text import redact
+from lexi_tui.core.storage import ensure_folder
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
@@ -77,7 +78,7 @@ def write_crash_report(error: BaseException, secrets: Iterable[str] = (), *,
         "Locals are not recorded; key-shaped strings are masked.\n\n"
     )
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_folder(folder)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(scrub(header + body, secrets))

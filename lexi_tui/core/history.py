@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from lexi_tui.api.text import redact
-from lexi_tui.core.storage import MIN_FREE_BYTES, Problem, check_writable, describe_error
+from lexi_tui.core.storage import MIN_FREE_BYTES, Problem, check_writable, describe_error, ensure_folder
 
 FILE_NAME = "history.jsonl"
 
@@ -196,7 +196,7 @@ def preflight(path: Path | None = None, *, min_free: int = MIN_FREE_BYTES, statv
     """
     file = history_path() if path is None else Path(path)
     try:
-        file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_folder(file.parent)
         fd = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         os.close(fd)
         check_writable(file.parent, min_free=min_free, statvfs=statvfs)
@@ -215,7 +215,7 @@ def append(entry: HistoryEntry, path: Path | None = None) -> None:
     file = history_path() if path is None else Path(path)
     data = (entry.to_json() + "\n").encode("ascii")
     try:
-        file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_folder(file.parent)
         fd = os.open(file, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError as exc:
         raise HistoryUnwritable(file, exc) from exc

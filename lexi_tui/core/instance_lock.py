@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
-from lexi_tui.core.storage import atomic_write, describe_error, try_lock, unlock
+from lexi_tui.core.storage import atomic_write, describe_error, ensure_folder, try_lock, unlock
 
 __all__ = ["ROLES", "Holder", "InstanceLock", "LockUnavailable", "ProfileInUse", "holder_of"]
 
@@ -238,8 +238,16 @@ class InstanceLock:
 
 
 def _open_lock_file(path: Path) -> IO[bytes]:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    cloexec = getattr(os, "O_CLOEXEC", 0)
+    try:
+        ensure_folder(path.parent)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | cloexec, 0o600)
+    except OSError:
+        if not path.is_file():
+            raise
+        # A read-only file system (or folder): flock works on a read-only descriptor too, so
+        # the instance can still be locked, read its journal, and be told it cannot write.
+        return os.fdopen(os.open(path, os.O_RDONLY | cloexec), "rb")
     return os.fdopen(fd, "r+b")
 
 

@@ -394,7 +394,7 @@ class HeldJournal:
         """Read the file into `_leftovers`, keeping a damaged one aside."""
         try:
             raw = self.path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # No journal (its folder may be missing).
             self._leftovers = Leftovers()
             return
         except OSError as exc:

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 __all__ = [
-    "MIN_FREE_BYTES", "Problem", "atomic_write", "check_writable", "describe_error", "fsync_dir", "keep_aside",
+    "MIN_FREE_BYTES", "Problem", "atomic_write", "check_writable", "describe_error", "ensure_folder", "fsync_dir",
+    "keep_aside",
     "try_lock", "unlock",
 ]
 
@@ -124,6 +125,15 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def ensure_folder(folder: Path) -> None:
+    """Create `folder` (and its parents, 0700) if needed. Disk I/O. Raises OSError; when a file
+    is in the way, ENOTDIR "Not a directory" naming it rather than a puzzling "File exists"."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except FileExistsError as exc:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from exc
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` by `data` all at once: a temporary file in the same folder (0600), fsync,
     rename over `path`, fsync of the folder. Creates the folder (0700) if needed.
@@ -135,7 +145,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         path: the file to replace.
         data: its complete new content.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ensure_folder(path.parent)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         try:

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from lexi_tui.core.config import data_dir
-from lexi_tui.core.storage import Problem, atomic_write, describe_error, keep_aside, try_lock, unlock
+from lexi_tui.core.storage import Problem, atomic_write, describe_error, ensure_folder, keep_aside, try_lock, unlock
 
 __all__ = [
     "MAX_TASK_ID", "MAX_TASKS", "WatchList", "WatchListError", "add", "clear", "load", "parse_task_id",
@@ -136,7 +136,7 @@ def _read_file(path: Path) -> tuple[list[int], str | None]:
     """(ids, what is wrong with the file or None). A missing file is an empty list."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # No list yet (or no folder for it).
         return [], None
     except (OSError, UnicodeDecodeError) as exc:
         reason = describe_error(exc) if isinstance(exc, OSError) else "not UTF-8 text"
@@ -246,7 +246,7 @@ def _write(path: Path, ids: list[int]) -> None:
 def _locked(path: Path) -> Iterator[Path]:
     """Hold the exclusive lock of `path` (creating its folder), waiting up to LOCK_TIMEOUT."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_folder(path.parent)
         handle: Any = open(path.with_name(path.name + ".lock"), "a+b")
     except OSError as exc:
         raise WatchListError(f"cannot open the watch list at {path}: {describe_error(exc)}") from exc

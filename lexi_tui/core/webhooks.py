@@ -77,7 +77,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lexi_tui.api.text import clean
-from lexi_tui.core.storage import Problem, atomic_write, describe_error, keep_aside
+from lexi_tui.core.storage import Problem, atomic_write, describe_error, ensure_folder, keep_aside
 
 __all__ = [
     "APPROVAL_EVENTS", "CANCEL_EVENTS", "DEFAULT_REPLAY_WINDOW", "RETRY_HORIZON", "SIGNATURE_HEADER",
@@ -208,18 +208,20 @@ class EventLog:
         retention: seconds an id is remembered after it was received (at least the replay
             window, so an event young enough to be accepted is always recognised).
         max_entries: ids remembered at most.
+        compact_after: the file is rewritten once it has this many lines more than twice what is live.
         clock: the wall clock.
 
     Thread-safe; every method that changes it does disk I/O (append + fsync).
     """
 
     def __init__(self, path: Path | None, *, retention: float = DEFAULT_REPLAY_WINDOW + MAX_FUTURE + RETENTION_MARGIN,
-                 max_entries: int = MAX_SEEN, clock: Callable[[], float] = time.time) -> None:
+                 max_entries: int = MAX_SEEN, compact_after: int = 256, clock: Callable[[], float] = time.time) -> None:
         if not retention > 0:
             raise ValueError("retention must be > 0")
         self.path = path
         self.retention = retention
         self.max_entries = max_entries
+        self.compact_after = compact_after
         self._clock = clock
         self._lock = threading.Lock()
         self._seen: collections.OrderedDict[str, float] = collections.OrderedDict()
@@ -243,9 +245,11 @@ class EventLog:
                 problem = self._aside(f"had {bad} damaged line(s); the ids and events that could be read are kept",
                                       copy=True)
             self._prune(self._clock())
+            if len(self._seen) > self.max_entries:
+                self._evict()
             if problem is None or problem.kept_aside is not None:  # Never drop lines not kept elsewhere.
                 with contextlib.suppress(OSError):
-                    self._compact()
+                    self._compact(force=problem is not None)
             return problem
 
     def _aside(self, what: str, *, copy: bool) -> Problem:
@@ -325,7 +329,7 @@ class EventLog:
                 self._pending[event_id] = PendingEvent(event_id, event, task_id, now)
             if len(self._seen) > self.max_entries:
                 self._evict()
-            if self._lines > 2 * len(self._seen) + 256:
+            if self._lines > 2 * len(self._seen) + self.compact_after:
                 with contextlib.suppress(OSError):
                     self._compact()
             return True
@@ -353,7 +357,7 @@ class EventLog:
         if self.path is None:
             return
         data = (json.dumps(item, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_folder(self.path.parent)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
             view = memoryview(data)
@@ -380,9 +384,11 @@ class EventLog:
             if event_id not in self._pending:
                 del self._seen[event_id]
 
-    def _compact(self) -> None:
-        """Rewrite the file with what is live (atomically); raises OSError."""
-        if self.path is None or not self._lines or self._lines <= len(self._seen) + len(self._pending):
+    def _compact(self, *, force: bool = False) -> None:
+        """Rewrite the file with what is live (atomically), when that makes it shorter (or
+        `force`: damaged lines were kept aside); raises OSError."""
+        live = len(self._seen) + sum(1 for event_id in self._pending if event_id not in self._seen)
+        if self.path is None or not self._lines or (self._lines <= live and not force):
             return
         lines = []
         for event_id, at in self._seen.items():

@@ -13,8 +13,11 @@ import pytest
 from lexi_tui.core.config import (
     DEFAULT_BASE_URL,
     DEFAULT_CONFIG_TOML,
+    NOTIFY_MODES,
+    PLAN_LIMITS,
     Config,
     ConfigError,
+    PlanLimits,
     Profile,
     config_path,
     data_dir,
@@ -101,14 +104,20 @@ def test_default_config_toml_documents_every_field_and_loads_to_defaults(tmp_pat
     config = load_config(write(tmp_path, DEFAULT_CONFIG_TOML))
     defaults = load_config(tmp_path / "absent.toml")
     assert dataclasses.replace(config, path=None) == defaults
-    for name in ("default_profile", "refresh_interval", "confirm_types", "theme", "[profiles.", "base_url", "provider", "[keymap]"):
+    for name in ("default_profile", "refresh_interval", "confirm_types", "theme", "[profiles.", "base_url", "provider",
+                 "[keymap]", "plan", "notify", "allow_insecure_http"):
         assert name in DEFAULT_CONFIG_TOML
     # The commented-out examples are valid too once uncommented.
     uncommented = DEFAULT_CONFIG_TOML.replace("# [profiles.staging]", "[profiles.staging]")
     uncommented = uncommented.replace('# base_url = "https://staging', 'base_url = "https://staging')
     uncommented = uncommented.replace('# "task.approve"', '"task.approve"')
+    uncommented = uncommented.replace('# plan = "starter"', 'plan = "starter"').replace('# plan = "pro"', 'plan = "pro"')
+    for line in ("[profiles.lab]", 'base_url = "http://lab-server', "allow_insecure_http = true"):
+        uncommented = uncommented.replace(f"# {line}", line)
     config = load_config(write(tmp_path, uncommented))
     assert "staging" in config.profiles and config.keymap == {"task.approve": "a"}
+    assert config.plan == "starter" and config.profile("staging").plan == "pro"
+    assert config.profile("lab").allow_insecure_http and config.profile("lab").plan == "starter"
 
 
 def test_unknown_profile_lists_known_names(tmp_path: Path) -> None:
@@ -151,6 +160,15 @@ def test_config_is_frozen() -> None:
         ('[keymap]\n"task.approve" = ["a"]\n', 'keymap."task.approve"', "not a list"),
         ("keymap = 1\n", "keymap", "must be a table"),
         ("refresh_intervall = 5\n", "refresh_intervall", "not a known setting"),
+        ('plan = "Pro"\n', "plan", "must be one of 'starter', 'pro', 'org'"),
+        ("plan = 1000\n", "plan", "not a number"),
+        ('notify = "loud"\n', "notify", "must be one of 'off', 'bell', 'desktop'"),
+        ("notify = true\n", "notify", "not a boolean"),
+        ('[profiles.s]\nplan = "gold"\n', "profiles.s.plan", "must be one of"),
+        ('[profiles.s]\nprovider = "chamelio"\nplan = "pro"\n', "profiles.s.plan", "LeadLex plan"),
+        ('[profiles.s]\nallow_insecure_http = "yes"\n', "profiles.s.allow_insecure_http", "true or false"),
+        ('[profiles.s]\nbase_url = "http://10.0.0.5:8787/x"\n', "profiles.s.base_url", "allow_insecure_http = true"),
+        ('[profiles.s]\nbase_url = "http://lexi.corp/x"\n', "profiles.s.base_url", "unencrypted"),
     ],
 )
 def test_wrong_values_name_the_field(tmp_path: Path, text: str, field: str, words: str) -> None:
@@ -190,3 +208,41 @@ def test_importing_config_and_keystore_stays_light() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
+
+
+def test_plan_is_top_level_or_per_profile_and_the_profiles_wins(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, """\
+        plan = "starter"
+        [profiles.big]
+        plan = "org"
+        [profiles.same]
+        [profiles.legal]
+        provider = "chamelio"
+        """))
+    assert config.plan == "starter"
+    assert config.profile("default").plan == "starter" and config.profile("same").plan == "starter"
+    assert config.profile("big").plan == "org" and config.profile("big").plan_limits == PlanLimits(10_000, 200)
+    assert config.profile("legal").plan is None  # A LeadLex setting: not for Chamelio.
+    unset = load_config(write(tmp_path, "[profiles.x]\n"))
+    assert unset.plan is None and unset.profile("x").plan is None and unset.profile("x").plan_limits is None
+    assert load_config().profile(None).plan is None
+
+
+def test_the_plan_table_is_the_documented_one() -> None:
+    assert PLAN_LIMITS == {"starter": PlanLimits(daily=100, per_minute=10), "pro": PlanLimits(1_000, 50),
+                           "org": PlanLimits(10_000, 200)}
+
+
+def test_notify_defaults_to_off(tmp_path: Path) -> None:
+    assert load_config().notify == "off" and NOTIFY_MODES == ("off", "bell", "desktop")
+    assert load_config(write(tmp_path, 'notify = "bell"\n')).notify == "bell"
+    assert load_config(write(tmp_path, 'notify = "desktop"\n')).notify == "desktop"
+
+
+def test_plain_http_needs_allow_insecure_http_except_to_this_machine(tmp_path: Path) -> None:
+    for url in ("http://127.0.0.1:8787/x", "http://127.5.0.1/x", "http://localhost:1/x", "http://[::1]:8787/x",
+                "https://lexi.corp/x"):
+        profile = load_config(write(tmp_path, f'[profiles.s]\nbase_url = "{url}"\n')).profile("s")
+        assert not profile.allow_insecure_http
+    lab = load_config(write(tmp_path, '[profiles.s]\nbase_url = "http://10.0.0.5/x"\nallow_insecure_http = true\n'))
+    assert lab.profile("s").allow_insecure_http and lab.profile("s").base_url == "http://10.0.0.5/x"

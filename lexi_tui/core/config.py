@@ -6,12 +6,29 @@ strictly (unknown settings, wrong types, impossible values are errors naming the
 because a silently ignored typo such as `refresh_intervall = 5` would leave a person
 wondering why their setting has no effect.
 
+Settings beyond the obvious ones (every one optional):
+
+* `plan = "starter" | "pro" | "org"`, at the top level and per profile (the profile's wins;
+  `Profile.plan` is None when neither sets it). The LeadLex plan whose limits the refresh
+  budget uses when the rate-limit headers do not tell (`PLAN_LIMITS`: Starter 100 calls a day
+  and 10 a minute, Pro 1,000 and 50, Org 10,000 and 200; api-docs/leadlex-facts.md). A
+  LeadLex setting: a Chamelio profile cannot set it, and the top-level value does not apply
+  to Chamelio profiles.
+* `allow_insecure_http = true`, per profile: the key may then travel over plain http:// to a
+  host that is not this machine (a test server on the LAN). Without it such a `base_url` is
+  refused here, and the API client refuses it too: over plain HTTP anyone on the path reads
+  the key. http:// to a loopback address (127.0.0.0/8, ::1, localhost) is always allowed.
+* `notify = "off" | "bell" | "desktop"` (top level, default "off"): whether the app tells the
+  person when new tasks arrive while the terminal is not focused, with the terminal bell or a
+  desktop notification.
+
 This module stays cheap to import (stdlib plus platformdirs): it is on the start-up path,
 so it must not pull in httpx, keyring or Textual.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import tomllib
@@ -33,10 +50,31 @@ MIN_REFRESH_INTERVAL = 1.0
 # Profile names become keyring usernames and `--profile` arguments: keep them typeable.
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _TOP_LEVEL_KEYS = (
-    "default_profile", "refresh_interval", "undo_window", "confirm_types", "theme", "profiles", "keymap",
+    "default_profile", "refresh_interval", "undo_window", "confirm_types", "theme", "plan", "notify", "profiles",
+    "keymap",
     "rules",  # [[rules]] tables are read by lexi_tui.core.rules.
 )
-_PROFILE_KEYS = ("base_url", "provider", "ca_bundle")
+_PROFILE_KEYS = ("base_url", "provider", "ca_bundle", "plan", "allow_insecure_http")
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    """A LeadLex plan's limits; both hold at once (api-docs/leadlex-facts.md, "Rate limits")."""
+
+    daily: int
+    """Calls per day; the count resets at midnight UTC."""
+    per_minute: int
+
+
+PLAN_LIMITS: dict[str, PlanLimits] = {
+    "starter": PlanLimits(daily=100, per_minute=10),
+    "pro": PlanLimits(daily=1_000, per_minute=50),
+    "org": PlanLimits(daily=10_000, per_minute=200),
+}
+"""The `plan` values and their limits, for the refresh budget when the headers do not tell."""
+
+NOTIFY_MODES = ("off", "bell", "desktop")
+"""The `notify` values: how the app signals new tasks while the terminal is unfocused."""
 PROVIDER_BASE_URLS = {"lexi": DEFAULT_BASE_URL, "chamelio": "https://platform.chamelio.ai"}
 """Each provider's production URL: a profile's base_url when it names none."""
 _TOML_POSITION = re.compile(r"at line (\d+), column (\d+)")
@@ -59,10 +97,20 @@ class Profile:
     provider: str = "lexi"
     ca_bundle: str | None = None
     """A PEM file of CA certificates to trust instead of the system's (corporate proxies)."""
+    plan: str | None = None
+    """The LeadLex plan ("starter", "pro", "org"): the profile's own, else the top-level one;
+    None when neither is set (and always for a Chamelio profile)."""
+    allow_insecure_http: bool = False
+    """The key may go over plain http:// to a non-loopback host (the client refuses otherwise)."""
+
+    @property
+    def plan_limits(self) -> PlanLimits | None:
+        """`PLAN_LIMITS[plan]`, or None when no plan is set."""
+        return PLAN_LIMITS.get(self.plan) if self.plan is not None else None
 
 
-def _default_profiles() -> dict[str, Profile]:
-    return {"default": Profile("default", DEFAULT_BASE_URL)}
+def _default_profiles(plan: str | None = None) -> dict[str, Profile]:
+    return {"default": Profile("default", DEFAULT_BASE_URL, plan=plan)}
 
 
 @dataclass(frozen=True)
@@ -82,6 +130,10 @@ class Config:
     keymap: dict[str, str] = field(default_factory=dict)
     """Binding id -> comma-separated keys, passed to Textual's `App.set_keymap`."""
     theme: str = "textual-dark"
+    plan: str | None = None
+    """The top-level `plan`: LeadLex profiles without their own use it (see `Profile.plan`)."""
+    notify: str = "off"
+    """"off", "bell" or "desktop": signal new tasks while the terminal is unfocused."""
     path: Path | None = None
 
     def profile(self, name: str | None) -> Profile:
@@ -121,6 +173,15 @@ confirm_types = ["campaign_start"]
 # Colour theme: textual-dark, textual-light, nord, gruvbox, tokyo-night, ...
 theme = "textual-dark"
 
+# Your LeadLex plan: "starter" (100 calls a day, 10 a minute), "pro" (1,000 and 50) or
+# "org" (10,000 and 200). The refresh budget uses it when the rate-limit headers do not
+# say; a profile's own `plan` wins. Unset, the budget assumes nothing beyond the headers.
+# plan = "starter"
+
+# New tasks while the terminal is not focused: "off", "bell" (terminal bell) or "desktop"
+# (a desktop notification).
+notify = "off"
+
 # One table per API account; base_url defaults to production. The API key is NOT
 # stored here: `lexi-tui login` puts it in the system keyring (one entry per
 # profile), or set LEXI_API_KEY in the environment.
@@ -137,6 +198,13 @@ provider = "lexi"
 # [profiles.staging]
 # base_url = "https://staging.example.com/functions/v1/api-gateway"
 # ca_bundle = "~/corp-root-ca.pem"   # trust a corporate CA (TLS verification stays on)
+# plan = "pro"                       # this account's plan, if not the top-level one
+
+# A test server on another machine over plain HTTP: the key then travels unencrypted, so it
+# is refused unless the profile says so (http:// to this machine is always allowed).
+# [profiles.lab]
+# base_url = "http://lab-server.internal:8787/functions/v1/api-gateway"
+# allow_insecure_http = true
 
 # Key bindings: binding id = comma-separated keys (Textual key names).
 [keymap]
@@ -223,6 +291,8 @@ def _build(data: dict[str, Any], file: Path) -> Config:
 
     default_profile = _string(data, "default_profile", "default", fail)
     theme = _string(data, "theme", "textual-dark", fail)
+    plan = _choice(data, "plan", tuple(PLAN_LIMITS), fail) if "plan" in data else None
+    notify = _choice(data, "notify", NOTIFY_MODES, fail) if "notify" in data else "off"
 
     refresh_interval = data.get("refresh_interval", 15.0)
     if isinstance(refresh_interval, bool) or not isinstance(refresh_interval, (int, float)):
@@ -251,7 +321,7 @@ def _build(data: dict[str, Any], file: Path) -> Config:
             raise fail(f"confirm_types[{index}]", f"must be a non-empty string, not {_kind(item)}")
     confirm_types = tuple(confirm_raw)
 
-    profiles = _default_profiles()
+    profiles = _default_profiles(plan)
     profiles_raw = data.get("profiles", {})
     if not isinstance(profiles_raw, dict):
         raise fail("profiles", f"must be a table of [profiles.NAME] tables, not {_kind(profiles_raw)}")
@@ -279,11 +349,25 @@ def _build(data: dict[str, Any], file: Path) -> Config:
         ca_bundle = _string(table, "ca_bundle", "-", fail, prefix=where) if "ca_bundle" in table else None
         if ca_bundle is not None and not Path(ca_bundle).expanduser().is_file():
             raise fail(f"{where}.ca_bundle", f"is not a readable file: {ca_bundle}")
+        insecure = table.get("allow_insecure_http", False)
+        if not isinstance(insecure, bool):
+            raise fail(f"{where}.allow_insecure_http", f"must be true or false, not {_kind(insecure)}")
+        if not insecure and _plain_http_elsewhere(base_url):
+            raise fail(
+                f"{where}.base_url",
+                "is plain http:// to another machine, so the API key would travel unencrypted; use https://, "
+                "or set allow_insecure_http = true in this profile if that is really meant",
+            )
+        own_plan = _choice(table, "plan", tuple(PLAN_LIMITS), fail, prefix=where) if "plan" in table else None
+        if own_plan is not None and provider != "lexi":
+            raise fail(f"{where}.plan", f"is a LeadLex plan, and this profile's provider is {provider!r}")
         profiles[name] = Profile(
             name=name,
             base_url=base_url.rstrip("/"),
             provider=provider,
             ca_bundle=str(Path(ca_bundle).expanduser()) if ca_bundle else None,
+            plan=(own_plan or plan) if provider == "lexi" else None,
+            allow_insecure_http=insecure,
         )
 
     if default_profile not in profiles:
@@ -312,6 +396,8 @@ def _build(data: dict[str, Any], file: Path) -> Config:
         confirm_types=confirm_types,
         keymap=keymap,
         theme=theme,
+        plan=plan,
+        notify=notify,
         path=file,
     )
 
@@ -324,6 +410,29 @@ def _string(table: dict[str, Any], name: str, default: str, fail: Any, prefix: s
     if not value.strip():
         raise fail(full, "must not be empty")
     return value.strip()
+
+
+def _choice(table: dict[str, Any], name: str, allowed: tuple[str, ...], fail: Any, prefix: str = "") -> str:
+    """A string setting that must be one of `allowed` (case as written: values are lower case)."""
+    full = f"{prefix}.{name}" if prefix else name
+    value = table.get(name)
+    if not isinstance(value, str) or value not in allowed:
+        raise fail(full, f"must be one of {', '.join(map(repr, allowed))}, not {_kind(value)}")
+    return value
+
+
+def _plain_http_elsewhere(url: str) -> bool:
+    """Whether `url` is http:// to a host that is not a loopback address."""
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # A name: it may resolve anywhere.
 
 
 def _check_url(url: str, name: str, fail: Any) -> None:

@@ -172,7 +172,7 @@ def _call(action: Callable[[Any], T], timeout: float, what: str, secret: str | N
     covered by the time-out (backend discovery talks to D-Bus and can hang as well).
     A thread that never returns is abandoned; being a daemon it does not block exit.
     """
-    outcome: list[Any] = []
+    outcome: list[T] = []
     failure: list[BaseException] = []
     done = threading.Event()
 

@@ -53,7 +53,8 @@ def test_seeding_is_deterministic_and_covers_the_documented_shapes(make_service)
     assert _strip(first) != _strip(other)
     ids = sorted(first)
     assert ids[0] == 1001 and ids == list(range(1001, 1001 + len(ids))) and 9 <= len(ids) <= 15
-    keys = {"task_id", "task_url", "task_title", "workflow_id", "workflow_name", "workflow_version", "status",
+    keys = {"task_id", "task_url", "task_title", "workflow_id", "workflow_name", "workflow_version",
+            "workflow_state_id", "status",
             "current_step_id", "current_step_name", "current_step_type", "created_at", "updated_at", "completed_at",
             "owner_email", "assignee_email", "collaborator_emails", "step_runs", "variables"}
     assert all(set(task) == keys for task in first.values())
@@ -269,10 +270,13 @@ def test_step_delay_moves_tasks_on_their_own(make_service) -> None:
 
 
 def test_webhooks_are_signed_and_cover_every_transition(make_service) -> None:
+    """Documented envelopes and data (no step type anywhere: a receiver must read the task), signed,
+    and a failed delivery retried with the same event_id and the very same bytes. `time_scale`
+    makes the documented 1 min retry come after 3 s (and the 10 s time-out 0.5 s)."""
     recorder = Recorder(statuses=[503])  # the first delivery is retried
     try:
         server = make_service(chamelio_seed_workflows=1, chamelio_webhook_url=recorder.url,
-                              chamelio_webhook_secret=SECRET)
+                              chamelio_webhook_secret=SECRET, time_scale=20)
         seeded = admin_get(server, "/tasks")["ids"]
         wait_for(lambda: len({e["data"]["task_id"] for e in recorder.envelopes()}) == len(seeded))
         approved, cancelled = 1001, 1002
@@ -282,22 +286,39 @@ def test_webhooks_are_signed_and_cover_every_transition(make_service) -> None:
         wait_for(lambda: any(e["event"] == "flows.tasks.completed" and e["data"]["task_id"] == approved
                              for e in recorder.envelopes()))
         wait_for(lambda: any(e["event"] == "flows.tasks.canceled" for e in recorder.envelopes()))
+        wait_for(lambda: recorder.envelopes().count(recorder.envelopes()[0]) == 2, timeout=15)  # the retry
         for headers, body in recorder.deliveries:
             assert headers["x-chamelio-signature"] == signature(body)
             assert headers["content-type"] == "application/json"
         envelopes = recorder.envelopes()
         assert all(set(e) == {"event", "event_id", "organization_id", "timestamp", "data"} for e in envelopes)
-        unique = {e["event_id"] for e in envelopes}
-        assert len(unique) == len(envelopes) - 1  # only the retried delivery repeats its id
-        assert envelopes[0]["event_id"] == envelopes[1]["event_id"]
+        bodies: dict[str, set[bytes]] = {}
+        for _, body in recorder.deliveries:
+            bodies.setdefault(json.loads(body)["event_id"], set()).add(body)
+        assert all(len(same) == 1 for same in bodies.values())  # a retry resends the very same bytes
+        first_id = envelopes[0]["event_id"]
+        assert [e["event_id"] for e in envelopes].count(first_id) == 2  # only the refused one came twice
+        assert len(bodies) == len(envelopes) - 1
+        assert "current_step_type" not in json.dumps(envelopes) and "step_type" not in json.dumps(envelopes)
         created = [e for e in envelopes if e["event"] == "flows.tasks.created"]
         assert {e["data"]["task_id"] for e in created} == set(seeded)
-        assert all(e["data"]["task_url"].endswith(f"/tasks/{e['data']['task_id']}") for e in envelopes)
+        assert set(created[0]["data"]) == {"task_id", "workflow_id", "workflow_name", "workflow_version",
+                                           "initiated_by", "current_step", "variables"}
         mine = [e for e in envelopes if e["data"]["task_id"] == approved and e["event"] != "flows.tasks.created"]
         assert [e["event"] for e in mine] == ["flows.tasks.step_change", "flows.tasks.completed"]
-        assert mine[0]["data"]["previous_step_type"] == "approval" and mine[0]["data"]["current_step_type"] == "action"
+        change = mine[0]["data"]
+        assert set(change) == {"task_id", "workflow_id", "workflow_name", "previous_step", "current_step"}
+        assert set(change["previous_step"]) == {"step_id", "step_name", "completed_by", "completed_at", "outcome"}
+        assert change["previous_step"]["outcome"] == "approved"
+        assert set(change["current_step"]) == {"step_id", "step_name", "assignee"}
+        assert set(mine[1]["data"]) >= {"completed_at", "duration_hours", "variables", "outputs"}
+        (canceled,) = [e for e in envelopes if e["event"] == "flows.tasks.canceled"]
+        assert canceled["data"]["task_id"] == cancelled
+        assert set(canceled["data"]) >= {"canceled_by", "canceled_at", "reason", "step_at_cancellation"}
         deliveries = admin_get(server, "/webhooks")["deliveries"]
         assert deliveries[0]["attempts"] == 2 and deliveries[0]["status"] == 200
+        assert [entry["outcome"] for entry in deliveries[0]["log"]] == ["http_error", "delivered"]
+        assert deliveries[0]["log"][0]["retry_in_seconds"] == pytest.approx(60 / 20)
     finally:
         recorder.close()
 
@@ -320,18 +341,21 @@ def test_webhooks_never_block_requests(make_service) -> None:
 def test_cli_options_and_banner() -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(["--chamelio-key", "ca_one", "--chamelio-key", "ca_two",
-                              "--chamelio-key-state", "ca_old=revoked", "--chamelio-rate-limit", "5",
+    one, two, old = "ca_one_000000001111", "ca_two_000000002222", "ca_old_000000003333"
+    args = parser.parse_args(["--chamelio-key", one, "--chamelio-key", two,
+                              "--chamelio-key-state", f"{old}=revoked", "--chamelio-rate-limit", "5",
                               "--chamelio-seed-workflows", "4", "--chamelio-step-delay", "30",
                               "--chamelio-webhook-url", "http://127.0.0.1:9/hook",
                               "--chamelio-webhook-secret", "s3", "--chamelio-approve-failure-rate", "0.5"])
     options = options_from_args(args)
-    assert options.chamelio_keys == ("ca_one", "ca_two")
-    assert options.chamelio_key_table() == {"ca_one": "active", "ca_two": "active", "ca_old": "revoked"}
+    assert options.chamelio_keys == (one, two)
+    assert options.chamelio_key_table() == {one: "active", two: "active", old: "revoked"}
     assert (options.chamelio_rate_limit, options.chamelio_seed_workflows, options.chamelio_step_delay) == (5, 4, 30.0)
     assert options.chamelio_webhook_url == "http://127.0.0.1:9/hook" and options.chamelio_approve_failure_rate == 0.5
     text = banner(options, "http://h:1/functions/v1/api-gateway", "http://h:1", "/tmp/x.db")
-    assert "http://h:1/chamelio" in text and "ca_one" in text and "ca_old" not in text
+    assert "http://h:1/chamelio" in text
+    assert "ca_…1111" in text and "ca_…2222" in text and "ca_…3333" not in text  # active keys, masked
+    assert one not in text and two not in text and old not in text  # never a whole key on screen
     with pytest.raises(SystemExit):
         parser.parse_args(["--chamelio-key-state", "ca_x=sleepy"])
     with pytest.raises(ValueError, match="secret"):

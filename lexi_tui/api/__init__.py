@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 _WHERE: dict[str, str] = {
     "DEFAULT_BASE_URL": "lexi", "USER_AGENT": "lexi", "LexiClient": "lexi", "ResponseInfo": "lexi",
-    "APIError": "errors", "ConflictError": "errors", "ConnectError": "errors",
+    "APIError": "errors", "ConflictError": "errors", "ConnectError": "errors", "InsecureURLError": "errors",
     "InsufficientCreditsError": "errors", "InvalidKeyError": "errors", "LexiError": "errors",
     "MalformedResponseError": "errors", "NotFoundError": "errors", "PermissionDeniedError": "errors",
     "RateLimitedError": "errors", "RequestTimeoutError": "errors", "ServerError": "errors",
     "TLSError": "errors", "TransportError": "errors", "ValidationError": "errors",
     "DISMISS_REASONS": "models", "ApproveResult": "models", "ChatReply": "models",
-    "DismissResult": "models", "Task": "models", "TaskStatus": "models", "TaskType": "models",
-    "RateLimit": "ratelimit",
+    "DismissResult": "models", "Task": "models", "TaskList": "models", "TaskStatus": "models",
+    "TaskType": "models", "RateLimit": "ratelimit", "show_id": "text",
 }
 
 __all__ = sorted(_WHERE)
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         APIError,
         ConflictError,
         ConnectError,
+        InsecureURLError,
         InsufficientCreditsError,
         InvalidKeyError,
         LexiError,
@@ -49,10 +50,12 @@ if TYPE_CHECKING:
         ChatReply,
         DismissResult,
         Task,
+        TaskList,
         TaskStatus,
         TaskType,
     )
     from lexi_tui.api.ratelimit import RateLimit
+    from lexi_tui.api.text import show_id
 
 
 def __getattr__(name: str) -> Any:

@@ -24,9 +24,9 @@ the rest lives here, once:
   a write (`_write`) is sent once, because an ambiguous failure may mean it was applied:
   the caller reads the server's state before saying what happened.
 * **Server bytes are inert**: the reason phrase and every header value the client uses
-  (`X-Request-ID`, `Retry-After`, `X-RateLimit-*`, `Content-Type`) are cleaned
-  (`text.one_line`) and capped where they are read; numbers come from
-  `ratelimit` (never raising); error messages are built from cleaned text only.
+  (`X-Request-ID`, `Retry-After`, `X-RateLimit-*`, `Content-Type`) are cleaned, capped and
+  key-masked (`server_text`) where they are read; numbers come from `ratelimit` (never
+  raising); error messages are built from such text only.
 * **Decoding** (`_json.decode`) runs in a thread for bodies over 128 KiB, parsing included.
 * **Listeners** get one `ResponseInfo` per request, failed ones included.
 """
@@ -50,7 +50,7 @@ from lexi_tui import __version__
 from lexi_tui.api import errors
 from lexi_tui.api._json import Decoded, decode
 from lexi_tui.api.ratelimit import RateLimit, retry_after_seconds
-from lexi_tui.api.text import clean_any, mask_key, one_line, register_secret
+from lexi_tui.api.text import clean, clean_any, clip, mask_key, one_line, redact, register_secret
 
 USER_AGENT = f"lexi-tui/{__version__} (httpx/{httpx.__version__}; Python/{platform.python_version()})"
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -98,9 +98,11 @@ class ResponseInfo:
         error_code: the error code from the answer's envelope (Lexi's `error.code`), when
             there is one; Chamelio's `{"detail": ...}` has none.
         failure_kind: for a request that got no (whole) answer: "timeout", "connect",
-            "dropped" or "tls"; else None.
+            "dropped" or "tls"; "cancelled" when the caller cancelled it (the app closing);
+            else None.
         error: the `code` of the `LexiError` the request raised ("validation_error",
-            "rate_limited", "malformed_response", "timeout", ...); None when it succeeded.
+            "rate_limited", "malformed_response", "timeout", ...), "cancelled" as above; None
+            when it succeeded.
     """
 
     method: str
@@ -145,6 +147,13 @@ class Envelope:
     retry_after: float | None = None
     error_class: type[errors.APIError] | None = None
     """Overrides the class chosen from the status and code (Chamelio's 422)."""
+
+
+def server_text(value: str, limit: int) -> str:
+    """Text from the server for a message, a header field or a log: cleaned to one line,
+    with any key masked (`text.redact`: a server echoing the key must not show it), at most
+    `limit` characters."""
+    return clip(redact(clean(value[: limit * 4], multiline=False)), limit)
 
 
 class Unexpected(Exception):
@@ -404,6 +413,7 @@ class HttpClient:
         meta: Meta | None = None
         envelope_code: str | None = None
         failure: errors.LexiError | None = None
+        cancelled = False
         try:
             try:
                 async with asyncio.timeout(self.deadline):
@@ -427,14 +437,18 @@ class HttpClient:
         except errors.LexiError as exc:
             failure = exc
             raise
+        except asyncio.CancelledError:
+            cancelled = True  # The caller gave up (the app is closing): it may have been sent.
+            raise
         finally:
+            kind = failure.kind if isinstance(failure, errors.TransportError) else None
             self._notify(ResponseInfo(
                 method=method, path=shown_path, status=meta.status if meta else None,
                 request_id=meta.request_id if meta else None, rate_limit=meta.rate_limit if meta else None,
                 elapsed=time.monotonic() - started, rate_headers=dict(meta.rate_headers) if meta else {},
                 error_code=envelope_code,
-                failure_kind=failure.kind if isinstance(failure, errors.TransportError) else None,
-                error=failure.code if failure is not None else None,
+                failure_kind="cancelled" if cancelled else kind,
+                error="cancelled" if cancelled else failure.code if failure is not None else None,
             ))
 
     async def _send(self, http: httpx.AsyncClient, request: httpx.Request, label: str,
@@ -474,7 +488,7 @@ class HttpClient:
 
     def _too_large(self, meta: Meta, label: str) -> errors.MalformedResponseError:
         return errors.MalformedResponseError(
-            f"{label}: the answer was too large (over {_size(self.max_body)}); it was not read",
+            f"{label}: the answer was too large (over {_size(self.max_body)})",
             status=meta.status, request_id=meta.request_id, rate_limit=meta.rate_limit,
         )
 
@@ -514,16 +528,16 @@ class HttpClient:
 
     def _meta(self, response: httpx.Response) -> Meta:
         headers = response.headers
-        rate_headers = {name: one_line(value, HEADER_CHARS) for name in RATE_HEADERS
+        rate_headers = {name: server_text(value, HEADER_CHARS) for name in RATE_HEADERS
                         if (value := headers.get(name)) is not None}
         request_id = headers.get("x-request-id")
         return Meta(
             status=response.status_code,
-            reason=one_line(response.reason_phrase, REASON_CHARS),
-            request_id=one_line(request_id, REQUEST_ID_CHARS) or None if request_id is not None else None,
+            reason=server_text(response.reason_phrase, REASON_CHARS),
+            request_id=server_text(request_id, REQUEST_ID_CHARS) or None if request_id is not None else None,
             rate_limit=RateLimit.from_headers(rate_headers),
             retry_after=retry_after_seconds(rate_headers.get("retry-after")),
-            content_type=one_line(headers.get("content-type", ""), CONTENT_TYPE_CHARS),
+            content_type=server_text(headers.get("content-type", ""), CONTENT_TYPE_CHARS),
             rate_headers=rate_headers,
         )
 
@@ -564,17 +578,17 @@ def describe(meta: Meta, decoded: Decoded, content: bytes) -> str:
 
 
 def error_text(value: Any) -> str | None:
-    """An error message from an envelope: cleaned, one line, capped; None when empty."""
+    """An error message from an envelope (`server_text`); None when empty or not a string."""
     if not isinstance(value, str) or not value.strip():
         return None
-    return one_line(value.strip(), MESSAGE_CHARS)
+    return server_text(value.strip(), MESSAGE_CHARS)
 
 
 def error_code(value: Any) -> str | None:
-    """An error code from an envelope: cleaned, one line, capped; None when empty."""
+    """An error code from an envelope (`server_text` of its JSON text); None when empty."""
     if value is None:
         return None
-    return one_line(clean_any(value, multiline=False), CODE_CHARS) or None
+    return server_text(clean_any(value, multiline=False), CODE_CHARS) or None
 
 
 def _size(count: int) -> str:

@@ -104,7 +104,8 @@ def decode(content: bytes) -> Decoded:
         text = content.decode(encoding if encoding.startswith("utf-8") else "utf-8", "surrogateescape")
         return _decode_text(text)
     except RecursionError:
-        return _bounded(_as_text(content, encoding), bad_text=True)
+        bad_text = not encoding.startswith("utf-8") or _may_hold_surrogates(content)
+        return _bounded(_as_text(content, encoding), bad_text=bad_text)
     except ValueError:
         return Decoded(INVALID, "invalid or truncated JSON")
     if not encoding.startswith("utf-8"):

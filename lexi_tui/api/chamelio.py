@@ -31,6 +31,7 @@ from lexi_tui.api._http import (
     HttpClient,
     Unexpected,
     error_text,
+    server_text,
 )
 from lexi_tui.api._json import Decoded
 from lexi_tui.api.chamelio_models import (
@@ -51,7 +52,7 @@ from lexi_tui.api.chamelio_models import (
     validate_variable,
     variables_payload,
 )
-from lexi_tui.api.text import clean_any, one_line
+from lexi_tui.api.text import clean_any, clip
 
 __all__ = [
     "CHAMELIO_BASE_URL", "DEFAULT_DEADLINE", "DEFAULT_MAX_BODY", "DEFAULT_TIMEOUT", "MAX_TASK_ID", "ChamelioClient",
@@ -187,11 +188,11 @@ def _join_validation(details: list[Any]) -> str:
     for item in details[:10]:
         if isinstance(item, dict):
             loc = item.get("loc")
-            where = ".".join(one_line(clean_any(p, multiline=False), 60) for p in loc[:10]) if isinstance(loc, list) else ""
-            msg = one_line(clean_any(item.get("msg"), multiline=False), 200) or "invalid"
+            where = ".".join(server_text(clean_any(p), 60) for p in loc[:10]) if isinstance(loc, list) else ""
+            msg = server_text(clean_any(item.get("msg")), 200) or "invalid"
             parts.append(f"{where}: {msg}" if where else msg)
         else:
-            parts.append(one_line(clean_any(item, multiline=False), 200))
+            parts.append(server_text(clean_any(item), 200))
     if len(details) > 10:
         parts.append(f"and {len(details) - 10} more")
-    return one_line("; ".join(parts), 1000) or "the request was not valid"
+    return clip("; ".join(parts), 1000) or "the request was not valid"

@@ -1,5 +1,11 @@
 """The API clients (Lexi, Chamelio): typed models, a typed error hierarchy, rate-limit state.
 
+Both clients share one HTTP base (`lexi_tui.api._http`: key checks, transport, deadline and
+size cap, retries, listeners, inert server text). Server text in models and errors is cleaned
+once, here; ids are not: `Task.id` is exactly what the server sent, goes back unchanged, and
+is shown only through `show_id` / `Task.display_id`. A list answer is a `TaskList` whose
+`problems` say what could not be shown (duplicate ids, malformed tasks).
+
 Names are imported on first use (PEP 562), so `lexi_tui.api.models`, `lexi_tui.api.errors`
 or `lexi_tui.api.text` can be used without loading httpx: the commands and the start-up path
 depend on that.

@@ -33,6 +33,7 @@ the rest lives here, once:
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import ipaddress
 import logging
@@ -209,7 +210,7 @@ class _Trace:
         return self.sending or not self.seen
 
 
-class HttpClient:
+class HttpClient(abc.ABC):
     """The shared base of `LexiClient` and `ChamelioClient` (see the module docstring).
 
     Args:
@@ -227,7 +228,6 @@ class HttpClient:
     """
 
     default_base_url: ClassVar[str] = ""
-    service: ClassVar[str] = "API"
 
     def __init__(
         self,
@@ -274,13 +274,13 @@ class HttpClient:
 
     # -- what subclasses provide -------------------------------------------------------------
 
+    @abc.abstractmethod
     def _auth_headers(self, api_key: str) -> dict[str, str]:
         """The headers that carry the key."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _envelope(self, body: Any, status: int) -> Envelope:
         """Read the client's error envelope from a decoded error body (None if not JSON)."""
-        raise NotImplementedError
 
     def _success_problem(self, body: Any) -> str | None:
         """What is wrong with a 2xx body's outer shape, or None when it is the documented one."""

@@ -1,21 +1,23 @@
 """Decoding a response body into JSON without letting one bad value hide the whole answer.
 
 `json.loads` refuses a whole document when any part of it is nested more deeply than the
-interpreter's recursion limit allows (about 1,000 levels): one task whose metadata nests
-100,000 arrays would hide every other task. And it accepts text that is not Unicode at all:
+interpreter's recursion limit allows (about 1,000 levels), or holds an integer of more than
+4,300 digits: one task whose metadata nests 100,000 arrays would hide every other task. And
+it accepts text that is not Unicode at all:
 `"\\ud800"` escapes (and, from bytes, encoded surrogates) become lone surrogates that no
 terminal or UTF-8 file can take. `decode` handles both, and costs nothing on a normal body:
 
 * The normal path is one `json.loads` plus one scan of the bytes for a surrogate escape.
-* Only when `json.loads` raises RecursionError does a bounded parse run: it walks the first
-  `SPLIT_DEPTH` levels itself (for a task list: the envelope, `data`, `tasks`) and decodes
-  each value below them with the C decoder on its own; a value that is still too deep is
-  skipped by bracket matching and replaced by `TOO_DEEP`. No recursion here depends on the
-  input: the walk recurses at most `SPLIT_DEPTH` levels.
+* Only when `json.loads` raises RecursionError (or the integer-length ValueError) does a
+  bounded parse run: it walks the first `SPLIT_DEPTH` levels itself (for a task list: the
+  envelope, `data`, `tasks`) and decodes each value below them with the C decoder on its
+  own; a value that still cannot be read is skipped (bracket matching) and replaced by an
+  `Unreadable` marker, `TOO_DEEP` or `TOO_BIG`. No recursion here depends on the input: the
+  walk recurses at most `SPLIT_DEPTH` levels.
 * A body that is not valid UTF-8 is decoded with `surrogateescape`, so the bytes that are not
   text become lone surrogates too, and the value holding them is flagged like any other.
 
-Callers decide what a flagged value means (`may_hold_bad_text`, `too_deep`): the task list
+Callers decide what a flagged value means (`may_hold_bad_text`, `partial`): the task list
 skips the task and says so; a single-object answer is refused as malformed.
 """
 
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -31,17 +32,21 @@ SPLIT_DEPTH = 3
 """Levels the bounded parse walks itself: `{"data": {"tasks": [ <task>, ... ]}}`."""
 
 
-class _TooDeep:
-    """The type of `TOO_DEEP` (one instance)."""
+class Unreadable:
+    """Stands in for a value a bounded parse could not read; `reason` says why, in words
+    that complete "a task ... was skipped"."""
 
-    __slots__ = ()
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
     def __repr__(self) -> str:
-        return "<nested too deeply to read>"
+        return f"<{self.reason}>"
 
 
-TOO_DEEP: Final = _TooDeep()
-"""Stands in for a value nested too deeply to decode (only after a bounded parse)."""
+TOO_DEEP: Final = Unreadable("nested too deeply to read")
+TOO_BIG: Final = Unreadable("holding a number too long to read")
 
 
 class _Invalid:
@@ -66,17 +71,23 @@ class Decoded:
         may_hold_bad_text: some string (key or value) may hold a lone surrogate; check the
             strings you keep with `has_bad_text`. False means none can: the bytes held no
             surrogate escape and were valid UTF-8.
-        too_deep: a bounded parse replaced at least one value by `TOO_DEEP`.
+        skipped: the reasons of the values a bounded parse replaced by `Unreadable`
+            markers, in document order (empty after a normal parse).
     """
 
     value: Any
     problem: str | None = None
     may_hold_bad_text: bool = False
-    too_deep: bool = False
+    skipped: tuple[str, ...] = ()
 
     @property
     def valid(self) -> bool:
         return self.value is not INVALID
+
+    @property
+    def partial(self) -> bool:
+        """Some value could not be read and stands as an `Unreadable` marker."""
+        return bool(self.skipped)
 
 
 # A surrogate escape (`\ud800`..`\udfff`); and a UTF-8-encoded surrogate (ED A0..BF), which
@@ -89,11 +100,12 @@ _WS = re.compile(r"[ \t\n\r]*")
 # Strings (skipped whole) and runs of brackets, for skipping a value too deep to decode.
 _SKIP = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]+|[\]}]+')
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
 
 def decode(content: bytes) -> Decoded:
     """Decode a body; never raises on any input (see the module docstring)."""
-    if not content.strip():
+    if not content or content.isspace():
         return Decoded(INVALID, "empty body")
     encoding = json.detect_encoding(content)
     bad_text = False
@@ -103,11 +115,11 @@ def decode(content: bytes) -> Decoded:
         # Not valid UTF-8: undecodable bytes become lone surrogates, flagged where they sit.
         text = content.decode(encoding if encoding.startswith("utf-8") else "utf-8", "surrogateescape")
         return _decode_text(text)
-    except RecursionError:
+    except json.JSONDecodeError:
+        return Decoded(INVALID, "invalid or truncated JSON")
+    except (RecursionError, ValueError):  # too deep, or an integer of over 4,300 digits
         bad_text = not encoding.startswith("utf-8") or _may_hold_surrogates(content)
         return _bounded(_as_text(content, encoding), bad_text=bad_text)
-    except ValueError:
-        return Decoded(INVALID, "invalid or truncated JSON")
     if not encoding.startswith("utf-8"):
         bad_text = True  # UTF-16/32 bodies: rare; check their strings rather than their bytes.
     else:
@@ -118,10 +130,10 @@ def decode(content: bytes) -> Decoded:
 def _decode_text(text: str) -> Decoded:
     try:
         return Decoded(json.loads(text), may_hold_bad_text=True)
-    except RecursionError:
-        return _bounded(text, bad_text=True)
-    except ValueError:
+    except json.JSONDecodeError:
         return Decoded(INVALID, "invalid or truncated JSON")
+    except (RecursionError, ValueError):
+        return _bounded(text, bad_text=True)
 
 
 def _as_text(content: bytes, encoding: str) -> str:
@@ -157,7 +169,7 @@ def _may_hold_surrogates(content: bytes) -> bool:
 
 def has_bad_text(value: Any) -> bool:
     """Whether any string in `value` (keys included) holds a lone surrogate. Iterative: any
-    depth is fine. `TOO_DEEP` counts as bad (it is not readable text either)."""
+    depth is fine. An `Unreadable` marker counts as bad (it is not readable text either)."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -171,27 +183,9 @@ def has_bad_text(value: Any) -> bool:
                 if not isinstance(child, (int, float, bool)) and child is not None:
                     stack.append(child)
         elif isinstance(item, list):
-            stack.extend(child for child in item if isinstance(child, (str, dict, list, _TooDeep)))
-        elif item is TOO_DEEP:
+            stack.extend(child for child in item if isinstance(child, (str, dict, list, Unreadable)))
+        elif isinstance(item, Unreadable):
             return True
-    return False
-
-
-def holds_too_deep(value: Any) -> bool:
-    """Whether `TOO_DEEP` sits anywhere in the top `SPLIT_DEPTH` levels of `value` (deeper,
-    a bounded parse never puts it)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if item is TOO_DEEP:
-            return True
-        if depth < SPLIT_DEPTH:
-            children: Iterator[Any] = iter(())
-            if isinstance(item, dict):
-                children = iter(item.values())
-            elif isinstance(item, list):
-                children = iter(item)
-            stack.extend((child, depth + 1) for child in children)
     return False
 
 
@@ -204,7 +198,7 @@ def _bounded(text: str, *, bad_text: bool) -> Decoded:
         value = parser.document()
     except (ValueError, RecursionError):
         return Decoded(INVALID, "invalid or truncated JSON")
-    return Decoded(value, may_hold_bad_text=bad_text, too_deep=parser.skipped > 0)
+    return Decoded(value, may_hold_bad_text=bad_text, skipped=tuple(parser.skipped))
 
 
 class _Bounded:
@@ -213,7 +207,7 @@ class _Bounded:
     def __init__(self, text: str) -> None:
         self.text = text
         self.decoder = json.JSONDecoder()
-        self.skipped = 0
+        self.skipped: list[str] = []
 
     def document(self) -> Any:
         value, end = self.value(self.ws(0), 0)
@@ -233,9 +227,12 @@ class _Bounded:
             return self.array(position, depth)
         try:
             return self.decoder.raw_decode(self.text, position)
-        except RecursionError:
-            self.skipped += 1
-            return TOO_DEEP, self.skip(position)
+        except json.JSONDecodeError:
+            raise
+        except (RecursionError, ValueError) as exc:
+            marker = TOO_DEEP if isinstance(exc, RecursionError) else TOO_BIG
+            self.skipped.append(marker.reason)
+            return marker, self.skip(position)
 
     def object(self, position: int, depth: int) -> tuple[dict[str, Any], int]:
         result: dict[str, Any] = {}
@@ -275,8 +272,11 @@ class _Bounded:
             position = self.ws(position + 1)
 
     def skip(self, position: int) -> int:
-        """The end of the container starting at `position`, by bracket matching (strings are
-        skipped whole, so brackets inside them do not count)."""
+        """The end of the value starting at `position`: a number, or a container by bracket
+        matching (strings are skipped whole, so brackets inside them do not count)."""
+        number = _NUMBER.match(self.text, position)
+        if number is not None and number.end() > position:
+            return number.end()
         depth = 0
         for match in _SKIP.finditer(self.text, position):
             token = match.group()

@@ -72,7 +72,6 @@ class ChamelioClient(HttpClient):
     """
 
     default_base_url = CHAMELIO_BASE_URL
-    service = "Chamelio"
 
     def _auth_headers(self, api_key: str) -> dict[str, str]:
         return {"X-API-Key": api_key}
@@ -156,9 +155,10 @@ class ChamelioClient(HttpClient):
 
 
 def _whole(decoded: Decoded) -> dict[str, Any]:
-    """The answer object; an answer too deep to read whole is refused (nothing of it is kept)."""
-    if decoded.too_deep:
-        raise Unexpected("nested too deeply to read")
+    """The answer object; an answer that could not be read whole is refused (nothing of it is
+    kept): a task with a part missing must not be acted on."""
+    if decoded.partial:
+        raise Unexpected(f"a part of it could not be read: {decoded.skipped[0]}")
     body: dict[str, Any] = decoded.value
     return body
 

@@ -62,7 +62,6 @@ class LexiClient(HttpClient):
     """
 
     default_base_url = DEFAULT_BASE_URL
-    service = "Lexi"
 
     def _auth_headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from lexi_tui.api._json import TOO_DEEP, has_bad_text
+from lexi_tui.api._json import Unreadable, has_bad_text
 from lexi_tui.api.text import clean, clean_any, clip, show_id
 
 
@@ -244,7 +244,7 @@ def parse_task_list(body: object, *, check_text: bool = True) -> TaskList:
     An unexpected envelope yields an empty list whose `problems` say so. Within the list,
     each malformed element is skipped and counted in `problems` (not an object, no id or an
     empty one, an id that is not a string, text that is not valid Unicode, nested too deeply
-    to read); of several tasks with the same id only the first is kept, so the rows a
+    to read, a number too long to read); of several tasks with the same id only the first is kept, so the rows a
     caller shows and the tasks it can act on are one and the same.
 
     Args:
@@ -263,12 +263,13 @@ def parse_tasks(items: list[Any], *, check_text: bool = True) -> TaskList:
     """`parse_task_list` for the `tasks` array itself."""
     tasks: list[Task] = []
     counts: dict[str, int] = {}
-    not_objects = no_id = not_string = too_deep = 0
+    not_objects = no_id = not_string = 0
+    unreadable: dict[str, int] = {}
     bad_text: list[str] = []
     for item in items:
         if not isinstance(item, dict):
-            if item is TOO_DEEP:
-                too_deep += 1
+            if isinstance(item, Unreadable):
+                unreadable[item.reason] = unreadable.get(item.reason, 0) + 1
             else:
                 not_objects += 1
             continue
@@ -310,8 +311,8 @@ def parse_tasks(items: list[Any], *, check_text: bool = True) -> TaskList:
     if bad_text:
         problems.append(f"{_plural(len(bad_text), 'task', 'tasks')} with text that is not valid Unicode "
                         f"{_was(len(bad_text))} skipped (id {_ids(bad_text)}).")
-    if too_deep:
-        problems.append(f"{_plural(too_deep, 'task', 'tasks')} nested too deeply to read {_was(too_deep)} skipped.")
+    for reason, count in unreadable.items():
+        problems.append(f"{_plural(count, 'task', 'tasks')} {reason} {_was(count)} skipped.")
     return TaskList(tasks, problems)
 
 

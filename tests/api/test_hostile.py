@@ -305,6 +305,7 @@ async def test_malformed_tasks_are_skipped_and_said_and_the_rest_is_shown() -> N
         '"just a string"',
         '{"id": "t-5", "description": "lone \\ud800 surrogate"}',
         '{"id": "t-6", "metadata": ' + deep + "}",
+        '{"id": "t-9", "metadata": {"count": 1' + "0" * 5000 + "}}",
         json.dumps(good(7)),
         json.dumps(good(8)),
     ]
@@ -321,6 +322,7 @@ async def test_malformed_tasks_are_skipped_and_said_and_the_rest_is_shown() -> N
         "1 entry of the list was not a task object and was skipped.",
         "1 task with text that is not valid Unicode was skipped (id t-5).",
         "1 task nested too deeply to read was skipped.",
+        "1 task holding a number too long to read was skipped.",
     )
 
 

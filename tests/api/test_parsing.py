@@ -71,7 +71,7 @@ def test_an_answer_without_a_list_says_so() -> None:
 
 def test_a_task_too_deep_is_skipped_by_the_list() -> None:
     decoded = decode(b'{"data": {"tasks": [{"id": "a"}, ' + b"[" * 5000 + b"]" * 5000 + b', {"id": "b"}]}}')
-    assert decoded.too_deep and decoded.value["data"]["tasks"][1] is TOO_DEEP
+    assert decoded.partial and decoded.value["data"]["tasks"][1] is TOO_DEEP
     tasks = parse_task_list(decoded.value)
     assert [t.id for t in tasks] == ["a", "b"]
     assert tasks.problems == ("1 task nested too deeply to read was skipped.",)

@@ -456,11 +456,12 @@ class ApprovalResult:
 
     @classmethod
     def from_api(cls, data: object, task_id: int, approved: bool) -> ApprovalResult:
+        """The answer to a decision on `task_id`: it names the task that was sent, whatever id
+        the body echoes (an echo is not trusted to name another task)."""
         raw = _dict(data)
-        parsed_id = _int(raw.get("task_id"))
         answered = raw.get("approved")
         return cls(
-            task_id=parsed_id if parsed_id is not None else task_id,
+            task_id=task_id,
             status=ChamelioStatus(_text(raw.get("status")).lower() or "in_progress"),
             approved=answered if isinstance(answered, bool) else approved,
             message=_text(raw.get("message")),
@@ -475,10 +476,10 @@ class CancelResult:
 
     @classmethod
     def from_api(cls, data: object, task_id: int) -> CancelResult:
+        """The answer to cancelling `task_id` (named as sent, like `ApprovalResult`)."""
         raw = _dict(data)
-        parsed_id = _int(raw.get("task_id"))
         return cls(
-            task_id=parsed_id if parsed_id is not None else task_id,
+            task_id=task_id,
             status=ChamelioStatus(_text(raw.get("status")).lower() or "cancelled"),
             message=_text(raw.get("message")),
         )

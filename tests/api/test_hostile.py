@@ -72,7 +72,29 @@ HOSTILE_HEADERS = [
     ("X-RateLimit-Remaining", OSC52),
     ("X-RateLimit-Reset", OSC2),
     ("Retry-After", "5" + BEL),
+    ("Content-Type", "text/plain" + OSC2),
 ]
+
+
+def test_the_hostile_server_sends_what_it_is_told() -> None:
+    """What the tests below rely on: the bytes arrive as scripted (checked with plain httpx)."""
+    import httpx
+
+    replies = [Reply(reason=b"Nope \x1b]2;owned\x07", headers=HOSTILE_HEADERS, body=b"abc"),
+               Reply(body=b"chunked body", chunked=True),
+               Reply(body=b"0123456789", drop_after=4)]
+    with HostileServer(replies) as server, httpx.Client(base_url=server.url) as plain:
+        first = plain.get("/a?b=1")
+        assert first.reason_phrase == "Nope \x1b]2;owned\x07" and first.text == "abc"
+        # httpx decodes all header values Latin-1 once one of them is not UTF-8: compare bytes.
+        assert [value.encode("latin-1") for value in first.headers.get_list("x-request-id")] == [
+            ("req_" + HOSTILE).encode(), b"req_\x1b]2;raw-bytes\x07\x9b"]
+        second = plain.get("/b")
+        assert second.text == "chunked body" and second.headers["transfer-encoding"] == "chunked"
+        with pytest.raises(httpx.RemoteProtocolError):
+            plain.get("/c")
+    assert [r.target for r in server.requests] == ["/a?b=1", "/b", "/c"]
+    assert server.stats.body_bytes_sent == 3 + 12 + 4 and server.stats.errors == []
 
 
 @pytest.mark.parametrize("body", [
@@ -442,6 +464,15 @@ async def test_chamelio_refuses_an_answer_about_another_or_an_impossible_id(task
             with pytest.raises(MalformedResponseError) as refused:
                 await client.get_task(7)
     assert words in str(refused.value)
+
+
+async def test_chamelio_results_name_the_task_that_was_sent() -> None:
+    echo = Reply.json({"task_id": 2**64, "status": "in_progress", "approved": True, "message": "ok"})
+    other = Reply.json({"task_id": 8, "status": "cancelled", "message": "ok"})
+    with HostileServer([echo, other]) as server:
+        async with chamelio(server) as client:
+            assert (await client.approve(7)).task_id == 7
+            assert (await client.cancel(7)).task_id == 7
 
 
 async def test_chamelio_refuses_an_answer_too_deep_to_read() -> None:

@@ -1,5 +1,11 @@
 """The API clients (Lexi, Chamelio): typed models, a typed error hierarchy, rate-limit state.
 
+Both clients share one HTTP base (`lexi_tui.api._http`: key checks, transport, deadline and
+size cap, retries, listeners, inert server text). Server text in models and errors is cleaned
+once, here; ids are not: `Task.id` is exactly what the server sent, goes back unchanged, and
+is shown only through `show_id` / `Task.display_id`. A list answer is a `TaskList` whose
+`problems` say what could not be shown (duplicate ids, malformed tasks).
+
 Names are imported on first use (PEP 562), so `lexi_tui.api.models`, `lexi_tui.api.errors`
 or `lexi_tui.api.text` can be used without loading httpx: the commands and the start-up path
 depend on that.
@@ -12,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 _WHERE: dict[str, str] = {
     "DEFAULT_BASE_URL": "lexi", "USER_AGENT": "lexi", "LexiClient": "lexi", "ResponseInfo": "lexi",
-    "APIError": "errors", "ConflictError": "errors", "ConnectError": "errors",
+    "APIError": "errors", "ConflictError": "errors", "ConnectError": "errors", "InsecureURLError": "errors",
     "InsufficientCreditsError": "errors", "InvalidKeyError": "errors", "LexiError": "errors",
     "MalformedResponseError": "errors", "NotFoundError": "errors", "PermissionDeniedError": "errors",
     "RateLimitedError": "errors", "RequestTimeoutError": "errors", "ServerError": "errors",
     "TLSError": "errors", "TransportError": "errors", "ValidationError": "errors",
     "DISMISS_REASONS": "models", "ApproveResult": "models", "ChatReply": "models",
-    "DismissResult": "models", "Task": "models", "TaskStatus": "models", "TaskType": "models",
-    "RateLimit": "ratelimit",
+    "DismissResult": "models", "Task": "models", "TaskList": "models", "TaskStatus": "models",
+    "TaskType": "models", "RateLimit": "ratelimit", "show_id": "text",
 }
 
 __all__ = sorted(_WHERE)
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
         APIError,
         ConflictError,
         ConnectError,
+        InsecureURLError,
         InsufficientCreditsError,
         InvalidKeyError,
         LexiError,
@@ -49,10 +56,12 @@ if TYPE_CHECKING:
         ChatReply,
         DismissResult,
         Task,
+        TaskList,
         TaskStatus,
         TaskType,
     )
     from lexi_tui.api.ratelimit import RateLimit
+    from lexi_tui.api.text import show_id
 
 
 def __getattr__(name: str) -> Any:

@@ -7,6 +7,12 @@ server is cleaned of control characters here, once (`lexi_tui.api.text.clean`).
 
 Variable values are always strings on the wire (a number is "1250", a boolean "true"); a
 value the server sends as another JSON type is shown as its JSON text.
+
+Task ids are integers (the approve page: `task_id` integer). The client keeps them as signed
+64-bit values, 0 to 2**63 - 1 (`MAX_TASK_ID`): an id past that, from a reference a person
+pasted (`parse_task_ref`), from a body or from anywhere else (`check_task_id`), is refused
+with a message that says so and never stored (assumption: the docs give no range; 64-bit
+signed is what a database key can hold, and a larger number cannot be such a key).
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lexi_tui.api.models import _OpenEnum, parse_timestamp
-from lexi_tui.api.text import clean, clean_any
+from lexi_tui.api.text import clean, clean_any, clip
 
 __all__ = [
-    "ApprovalDetails", "ApprovalResult", "CancelResult", "ChamelioStatus", "ChamelioTask", "FileRef",
-    "StepRun", "Variable", "VariableType", "VariableValue", "parse_task_ref", "validate_variable",
+    "MAX_TASK_ID", "ApprovalDetails", "ApprovalResult", "CancelResult", "ChamelioStatus", "ChamelioTask", "FileRef",
+    "StepRun", "TaskIdError", "Variable", "VariableType", "VariableValue", "check_task_id", "parse_task_ref",
+    "validate_variable",
 ]
 
 
@@ -49,6 +56,8 @@ class VariableType(_OpenEnum):
 
 
 APPROVAL_STEP_TYPE = "approval"
+MAX_TASK_ID = 2**63 - 1
+"""The largest task id the client accepts (a signed 64-bit integer)."""
 _OPEN_STATUSES = (ChamelioStatus.PENDING, ChamelioStatus.IN_PROGRESS)
 
 
@@ -59,7 +68,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _DATE_HINT = "an ISO 8601 date, e.g. 2025-03-31 or 2025-03-31T17:00:00Z"
 
 
-def validate_variable(type: str, value: str, options: Sequence[str] | None = None) -> str | None:
+def validate_variable(type: str, value: object, options: Sequence[str] | None = None) -> str | None:
     """Why `value` is not acceptable for a variable of `type`, or None when it is.
 
     number: a numeric string ("1250", "-3.5", "1e6"); boolean: "true" or "false"; date: an
@@ -110,32 +119,70 @@ def _is_iso_date(text: str) -> bool:
 
 # -- task references ---------------------------------------------------------------------
 
-_ID_TEXT = re.compile(r"#?\s*(\d{1,18})")
-_TASK_PATH = re.compile(r"/tasks/(\d{1,18})/?")
+_ID_TEXT = re.compile(r"#?\s*(\d+)")
+_TASK_PATH = re.compile(r"/tasks/(\d+)/?")
+
+
+class TaskIdError(ValueError):
+    """Not a usable Chamelio task id (a message fit to show)."""
+
+
+def check_task_id(value: object, *, allow_zero: bool = True) -> int:
+    """`value` as a Chamelio task id, or TaskIdError saying why not.
+
+    Accepts an int (not a bool) or a string of digits, from 0 (or 1 with
+    `allow_zero=False`) to `MAX_TASK_ID`. For ids from bodies, webhooks and the watch list.
+    """
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        digits = value.strip().lstrip("0") or "0"
+        if len(digits) > len(str(MAX_TASK_ID)):
+            raise TaskIdError(_too_large(value.strip()))
+        number = int(digits)
+    if number is None:
+        shown = clip(clean_any(value, multiline=False), 40) if value is not None else "nothing"
+        raise TaskIdError(f"{shown!r} is not a Chamelio task id: a task id is a whole number.")
+    if number > MAX_TASK_ID:
+        raise TaskIdError(_too_large(str(number)))
+    if number < 0:
+        raise TaskIdError(f"{number} is not a Chamelio task id: task ids are never negative.")
+    if number == 0 and not allow_zero:
+        raise TaskIdError("0 is not a Chamelio task id: task ids start at 1.")
+    return number
+
+
+def _too_large(digits: str) -> str:
+    shown = clip(digits, 30)
+    return f"{shown} is too large for a Chamelio task id: task ids go up to {MAX_TASK_ID}."
 
 
 def parse_task_ref(text: str) -> int:
     """The task id in `1234`, `#1234` or a task URL (`https://platform.chamelio.ai/tasks/1234`,
-    `.../workflows/9/tasks/1234?tab=approval`). Raises ValueError with a message fit to show."""
+    `.../workflows/9/tasks/1234?tab=approval`). Raises ValueError (a TaskIdError) with a message
+    fit to show; an id past `MAX_TASK_ID` is refused as too large."""
     stripped = text.strip().strip("<>").strip() if isinstance(text, str) else ""
-    match = _ID_TEXT.fullmatch(stripped)
-    task_id: int | None = int(match.group(1)) if match else None
-    if task_id is None and "://" in stripped:
+    match = _ID_TEXT.fullmatch(stripped) if stripped.isascii() else None
+    digits: str | None = match.group(1) if match else None
+    if digits is None and "://" in stripped:
         try:
             parts = urlsplit(stripped)
         except ValueError:
             parts = None
         if parts is not None and parts.scheme.lower() in ("http", "https") and parts.netloc:
             found = _TASK_PATH.search(parts.path)
-            if found and parts.path.rstrip("/").endswith(found.group(1)):
-                task_id = int(found.group(1))
-    if task_id is None or task_id <= 0:
-        shown = clean(stripped[:60], multiline=False) + ("…" if len(stripped) > 60 else "")
-        raise ValueError(
-            f"{shown!r} is not a Chamelio task: give a task id (1234 or #1234) or a task URL "
-            "such as https://platform.chamelio.ai/tasks/1234."
-        )
-    return task_id
+            if found and found.group(1).isascii() and parts.path.rstrip("/").endswith(found.group(1)):
+                digits = found.group(1)
+    if digits is not None:
+        task_id = check_task_id(digits)  # too large: says so
+        if task_id > 0:
+            return task_id
+    shown = clean(stripped[:60], multiline=False) + ("…" if len(stripped) > 60 else "")
+    raise TaskIdError(
+        f"{shown!r} is not a Chamelio task: give a task id (1234 or #1234) or a task URL "
+        "such as https://platform.chamelio.ai/tasks/1234."
+    )
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -157,15 +204,13 @@ def _value_text(value: object) -> str:
 
 
 def _int(value: object) -> int | None:
-    if isinstance(value, bool):
+    """A task id from a body: an int or a digit string within [0, MAX_TASK_ID], else None."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_TASK_ID:
+        value = int(value)
+    try:
+        return check_task_id(value)
+    except TaskIdError:
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
-        return int(value.strip())
-    return None
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -411,11 +456,12 @@ class ApprovalResult:
 
     @classmethod
     def from_api(cls, data: object, task_id: int, approved: bool) -> ApprovalResult:
+        """The answer to a decision on `task_id`: it names the task that was sent, whatever id
+        the body echoes (an echo is not trusted to name another task)."""
         raw = _dict(data)
-        parsed_id = _int(raw.get("task_id"))
         answered = raw.get("approved")
         return cls(
-            task_id=parsed_id if parsed_id is not None else task_id,
+            task_id=task_id,
             status=ChamelioStatus(_text(raw.get("status")).lower() or "in_progress"),
             approved=answered if isinstance(answered, bool) else approved,
             message=_text(raw.get("message")),
@@ -430,10 +476,10 @@ class CancelResult:
 
     @classmethod
     def from_api(cls, data: object, task_id: int) -> CancelResult:
+        """The answer to cancelling `task_id` (named as sent, like `ApprovalResult`)."""
         raw = _dict(data)
-        parsed_id = _int(raw.get("task_id"))
         return cls(
-            task_id=parsed_id if parsed_id is not None else task_id,
+            task_id=task_id,
             status=ChamelioStatus(_text(raw.get("status")).lower() or "cancelled"),
             message=_text(raw.get("message")),
         )

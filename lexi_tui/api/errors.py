@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lexi_tui.api.ratelimit import RateLimit
+from lexi_tui.api.text import one_line
 
 
 class LexiError(Exception):
@@ -93,7 +94,16 @@ class ConflictError(APIError):
 
 
 class RateLimitedError(APIError):
-    """429 rate_limited. `retry_after` is the number of seconds to wait, when known."""
+    """429 rate_limited.
+
+    `retry_after` is the number of seconds to wait, in [0, 1 day], taken only from the
+    `Retry-After` header or the envelope's `details.retry_after`; None when the server said
+    neither (LeadLex documents no `Retry-After`). It is deliberately never derived from
+    `X-RateLimit-Reset`: those headers describe the *daily* window (reset at midnight UTC),
+    so a per-minute 429 would otherwise be waited out until midnight. When it is None,
+    callers choose a short back-off of their own; `rate_limit` (the headers of this answer,
+    `remaining` and `reset_at`) says whether the day is spent.
+    """
 
     code = "rate_limited"
 
@@ -117,7 +127,8 @@ class ServerError(APIError):
 
 
 class MalformedResponseError(APIError):
-    """The body was not the documented envelope: an HTML gateway page, empty, truncated."""
+    """The body was not the documented envelope: an HTML gateway page, empty, truncated,
+    too large (over the client's `max_body`), or not decodable."""
 
     code = "malformed_response"
 
@@ -135,6 +146,8 @@ class TransportError(LexiError):
     """
 
     code = "transport_error"
+    kind: str = "dropped"
+    """A short word for a support log: "timeout", "connect", "dropped" or "tls"."""
 
     def __init__(self, message: str, *, sent: bool = False, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -146,25 +159,45 @@ class TransportError(LexiError):
 
 
 class RequestTimeoutError(TransportError):
-    """The request timed out (connect, read, write or pool)."""
+    """The request timed out: connect, read, write or pool, or the client's overall deadline
+    (connect + send + the whole answer) ran out, e.g. for a body dripped one byte at a time."""
 
     code = "timeout"
+    kind = "timeout"
 
 
 class ConnectError(TransportError):
     """The server could not be reached (refused, DNS, unreachable)."""
 
     code = "connect_error"
+    kind = "connect"
 
 
 class TLSError(TransportError):
     """The TLS handshake or certificate verification failed."""
 
     code = "tls_error"
+    kind = "tls"
 
     @property
     def retryable(self) -> bool:
         return False
+
+
+class InsecureURLError(ValueError):
+    """The base URL would send the API key in clear text (plain `http://` to a host that is
+    not loopback). Raised when a client is constructed; `allow_insecure_http=True` allows it.
+
+    `host` is the host named by the URL (as the person typed it, for the message).
+    """
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"Refusing to send the API key over plain http:// to {one_line(host, 100)}: anyone on the network "
+            "could read it. Use https://, or allow it explicitly for this profile "
+            "(allow_insecure_http = true; allow_insecure_http=True for a client)."
+        )
+        self.host = host
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

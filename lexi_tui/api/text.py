@@ -7,6 +7,10 @@ from the server goes through `clean` once, where the API client builds its model
 
 Control characters are replaced by visible stand-ins rather than dropped, so that a
 person can still see that something odd was there.
+
+Ids are different: they are sent back to the server byte for byte, so they are never
+cleaned. Code that *shows* an id uses `show_id`, an escaped form that is injective (two
+different ids never look the same) and makes every invisible character visible.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ _INVISIBLE = re.compile(
     "[\u061c\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
 _WHITESPACE_RUN = re.compile(r"[\t\n]+")
+# Lone surrogates (from `\ud800` escapes in JSON, or undecodable bytes): not text at all, and
+# a terminal or a UTF-8 file cannot take them, so they are shown like format characters.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _picture(match: re.Match[str]) -> str:
@@ -49,8 +56,9 @@ def clean(value: str, *, multiline: bool = True) -> str:
         return value  # Fast path: the common case allocates nothing.
     text = _CONTROL.sub(_picture, value)
     text = _INVISIBLE.sub(_invisible, text)
-    # Remaining non-printables (unassigned, private use, surrogates) are left alone
-    # unless they are format characters (category Cf), which render invisibly.
+    text = _SURROGATE.sub(_invisible, text)
+    # Remaining non-printables (unassigned, private use) are left alone unless they are
+    # format characters (category Cf), which render invisibly.
     if any(unicodedata.category(ch) == "Cf" and ch != "\u200d" for ch in text):
         text = "".join(
             f"<U+{ord(ch):04X}>" if unicodedata.category(ch) == "Cf" and ch != "\u200d" else ch
@@ -59,6 +67,57 @@ def clean(value: str, *, multiline: bool = True) -> str:
     if not multiline:
         text = _WHITESPACE_RUN.sub(" ", text)
     return text
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, with an ellipsis when something was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)] + "…"
+
+
+def one_line(value: str, limit: int) -> str:
+    """Server text for one line of a message or a log: cleaned, single-line, at most `limit` long.
+
+    The client applies it at its boundary to every header value and reason phrase it uses
+    (`X-Request-ID`, `Retry-After`, `X-RateLimit-*`, `Content-Type`) and to error texts.
+    """
+    return clip(clean(value[: limit * 4], multiline=False), limit)
+
+
+def show_id(task_id: str) -> str:
+    r"""How to *show* an id from the server; never send this form back (send `Task.id`).
+
+    Injective: two different ids always show differently, so a hostile id cannot pass for
+    another task's on screen, and every id can still be told apart and acted on. Plain
+    printable ids are returned unchanged. Escaped, Python-style: the backslash itself
+    (``\``), every character that is not printable (controls, format and invisible
+    characters such as U+200B, lone surrogates, unassigned code points), every whitespace
+    character including the plain space, and combining marks (so ``e`` + U+0301 does not pass
+    for ``é``): ````, ``​``, `` ``, ``😀``-style escapes.
+
+    Every place that shows an id (rows, the detail pane, dialogs, toasts, command output,
+    the history view) must use this form, or `Task.display_id`.
+
+    Look-alike letters from other scripts (Cyrillic ``а`` for Latin ``a``) are printable
+    and are left alone; ids are documented as UUIDs, so they should not occur.
+    """
+    if task_id.isascii() and task_id.isprintable() and " " not in task_id and "\\" not in task_id:
+        return task_id  # Fast path: a UUID, or any plain ASCII id.
+    return "".join(_escape_id_char(ch) for ch in task_id)
+
+
+def _escape_id_char(ch: str) -> str:
+    if ch == "\\":
+        return "\\\\"
+    if ch.isprintable() and not ch.isspace() and not unicodedata.category(ch).startswith("M"):
+        return ch
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 def clean_any(value: object, *, multiline: bool = True) -> str:

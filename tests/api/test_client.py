@@ -1,25 +1,22 @@
-"""The API client against the local service over real loopback HTTP.
+"""The Lexi client against the local service over real loopback HTTP.
 
-A mock transport appears only for what the service cannot produce on purpose (a 402,
-an empty or truncated body, a request to inspect).
+What the service cannot produce on purpose (hostile bytes, malformed bodies, drips, drops)
+is in `test_hostile.py`, against `tests.support.hostile_server`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 
 import httpx
 import pytest
 
-from lexi_tui import __version__
 from lexi_tui.api import (
     ConnectError,
     InsufficientCreditsError,
     InvalidKeyError,
     LexiClient,
-    MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -30,6 +27,8 @@ from lexi_tui.api import (
     TransportError,
     ValidationError,
 )
+from lexi_tui.api.lexi import ResponseInfo
+from lexi_tui.api.text import show_id
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import start_server
 
@@ -133,6 +132,7 @@ async def test_chat_creates_a_task_with_the_documented_query_shape(service) -> N
     async with LexiClient(KEY, service.base_url) as client:
         reply = await client.chat("Find 50 CEOs at law firms in California")
         assert reply.requires_approval and reply.task_id and reply.conversation_id
+        assert reply.queued_task and not reply.done_at_once
         assert reply.response
         task = next(t for t in await client.list_tasks() if t.id == reply.task_id)
         assert task.type is TaskType.PROSPECT_SEARCH
@@ -145,7 +145,49 @@ async def test_chat_creates_a_task_with_the_documented_query_shape(service) -> N
     assert follow_up.task_id is None and not follow_up.requires_approval
 
 
-async def test_rate_limit_headers_and_429() -> None:
+async def test_chat_sends_the_conversation_inside_context_with_the_other_fields(service) -> None:
+    async with LexiClient(KEY, service.base_url) as client:
+        first = await client.chat("hello", context={"list_id": "list-7"})
+        second = await client.chat("Can you make the email more casual?", conversation_id=first.conversation_id,
+                                   context={"campaign_id": "camp-1"})
+        with pytest.raises(ValueError, match="two different conversation ids"):
+            await client.chat("x", conversation_id=first.conversation_id, context={"conversation_id": "conv_other"})
+    assert second.conversation_id == first.conversation_id
+    stored = httpx.get(f"{service.root_url}/_admin/conversations/{first.conversation_id}").json()["data"]
+    contexts = [m["context"] for m in stored["messages"] if m["role"] == "user"]
+    assert contexts == [{"list_id": "list-7"}, {"campaign_id": "camp-1", "conversation_id": first.conversation_id}]
+
+
+async def test_chat_work_done_at_once_is_not_a_queued_task(service) -> None:
+    async with LexiClient(KEY, service.base_url) as client:
+        before = {t.id for t in await client.list_tasks()}
+        reply = await client.chat("Tag jane@acme.com as VIP")
+        after = {t.id for t in await client.list_tasks()}
+    assert reply.done_at_once and not reply.queued_task
+    assert reply.task_id is None and not reply.requires_approval and reply.response
+    assert after == before  # nothing was queued for approval
+
+
+async def test_chat_errors_as_documented() -> None:
+    options = ServerOptions(keys=(KEY,), keys_without_lexi=(NO_LEXI,), credits=0, admin=True)
+    with start_server(options) as server:
+        async with LexiClient(KEY, server.base_url) as client:
+            with pytest.raises(InsufficientCreditsError) as broke:
+                await client.chat("hello")
+            with pytest.raises(ValidationError) as empty:
+                await client.chat("")
+        async with LexiClient(NO_LEXI, server.base_url) as client:
+            with pytest.raises(PermissionDeniedError) as denied:
+                await client.chat("hello")
+    assert (broke.value.status, broke.value.code, broke.value.message) == (
+        402, "insufficient_credits", "No Lexi credits remaining")
+    assert (empty.value.status, empty.value.message) == (400, "Missing message parameter")
+    assert (denied.value.status, denied.value.message) == (403, "Missing lexi permission")
+
+
+async def test_rate_limit_headers_and_429_without_retry_after() -> None:
+    """The vendor documents no Retry-After: a 429 then says nothing about how long to wait,
+    and the daily reset in the headers is never passed off as the wait."""
     options = ServerOptions(keys=(KEY,), seed_tasks=3, rate_limit=3, rate_window=60)
     with start_server(options) as server:
         async with LexiClient(KEY, server.base_url) as client:
@@ -160,9 +202,77 @@ async def test_rate_limit_headers_and_429() -> None:
                 await client.list_tasks()
     error = limited.value
     assert error.status == 429 and error.code == "rate_limited"
-    assert error.retry_after is not None and 0 < error.retry_after <= 60
+    assert error.retry_after is None
     assert error.rate_limit is not None and error.rate_limit.remaining == 0
     assert 0 < error.rate_limit.seconds_until_reset() <= 61
+
+
+async def test_429_with_retry_after_says_how_long() -> None:
+    options = ServerOptions(keys=(KEY,), seed_tasks=3, rate_limit=1, rate_window=60, retry_after=True)
+    with start_server(options) as server:
+        async with LexiClient(KEY, server.base_url) as client:
+            await client.list_tasks()
+            with pytest.raises(RateLimitedError) as limited:
+                await client.list_tasks()
+    assert limited.value.retry_after is not None and 0 < limited.value.retry_after <= 60
+
+
+async def test_a_minute_429_under_daily_headers_never_waits_until_midnight() -> None:
+    """Daily quota in the headers (Reset = next midnight UTC), a per-minute limit refusing:
+    the error's wait is unknown, not the hours until midnight, and the day still has calls."""
+    options = ServerOptions(keys=(KEY,), seed_tasks=3, daily_limit=100, rate_limit=2, rate_headers="daily")
+    with start_server(options) as server:
+        async with LexiClient(KEY, server.base_url, read_retries=3) as client:
+            await client.list_tasks()
+            await client.list_tasks()
+            with pytest.raises(RateLimitedError) as limited:
+                await client.list_tasks()
+    error = limited.value
+    assert error.retry_after is None
+    assert error.rate_limit is not None and error.rate_limit.limit == 100 and error.rate_limit.remaining == 98
+    midnight = error.rate_limit.reset_at
+    assert midnight is not None and midnight % 86_400 == 0
+
+
+async def test_listeners_get_one_response_info_per_request(service) -> None:
+    seen: list[ResponseInfo] = []
+    async with LexiClient(KEY, service.base_url) as client:
+        client.add_listener(seen.append)
+        await client.list_tasks()
+        with pytest.raises(NotFoundError):
+            await client.approve("no/such task")
+    listed, refused = seen
+    assert (listed.method, listed.path, listed.status) == ("GET", "/v1/lexi/tasks?status=pending", 200)
+    assert listed.request_id and listed.request_id.startswith("req_") and listed.elapsed > 0
+    assert (listed.error, listed.error_code, listed.failure_kind) == (None, None, None)
+    assert (refused.method, refused.path, refused.status) == ("POST", "/v1/lexi/tasks/no%2Fsuch%20task/approve", 404)
+    assert (refused.error, refused.error_code) == ("not_found", "not_found")
+    for info in seen:
+        assert KEY not in repr(info)
+
+
+async def test_ids_go_back_byte_for_byte_and_look_different() -> None:
+    """Issue 13: an id holding ESC used to be cleaned into the id of another task (ESC shows
+    as the picture U+241B), and the approval went to that other task."""
+    twins = [
+        {"id": "t\x1b[1", "type": "list_operation", "description": "holds ESC"},
+        {"id": "t\u241b[1", "type": "list_operation", "description": "holds the picture of ESC"},
+        {"id": "t\u200b1", "type": "list_operation", "description": "holds a zero-width space"},
+        {"id": "t1", "type": "list_operation", "description": "plain"},
+        {"id": "a/b?c#d%2F..", "type": "list_operation", "description": "URL characters"},
+    ]
+    options = ServerOptions(keys=(KEY,), tasks=tuple(twins), exec_delay=0.0, failure_rate=0.0, admin=True)
+    with start_server(options) as server:
+        async with LexiClient(KEY, server.base_url) as client:
+            listed = await client.list_tasks()
+            assert sorted(t.id for t in listed) == sorted(t["id"] for t in twins) and listed.problems == ()
+            shown = {t.display_id for t in listed}
+            assert len(shown) == len(twins) and "t\\x1b[1" in shown and "t\\u200b1" in shown
+            assert all(t.display_id == show_id(t.id) for t in listed)
+            await client.approve("t\x1b[1")
+            await client.dismiss("a/b?c#d%2F..")
+            pending = {t.id for t in await client.list_tasks()}
+    assert pending == {"t\u241b[1", "t\u200b1", "t1"}
 
 
 async def test_gateway_errors_become_clear_errors() -> None:
@@ -211,68 +321,6 @@ async def test_concurrent_approvals_apply_once(service) -> None:
         results = await asyncio.gather(*(client.approve("t-pending-3") for _ in range(6)), return_exceptions=True)
     assert sum(1 for r in results if not isinstance(r, Exception)) == 1
     assert all(isinstance(r, ValidationError) for r in results if isinstance(r, Exception))
-
-
-# -- what the service cannot produce: a mock transport -------------------------------
-
-
-def _mock(handler) -> LexiClient:
-    return LexiClient(KEY, "https://lexi.invalid/gw", transport=httpx.MockTransport(handler), read_retries=2)
-
-
-async def test_headers_sent_and_hostile_ids_stay_one_path_segment() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"data": {"task_id": "x", "status": "approved", "execution_started": True}})
-
-    async with _mock(handler) as client:
-        await client.approve("../../v1/admin?x=1")
-    request = seen[0]
-    assert request.headers["authorization"] == f"Bearer {KEY}"
-    assert request.headers["user-agent"].startswith(f"lexi-tui/{__version__}")
-    assert request.url.raw_path == b"/gw/v1/lexi/tasks/..%2F..%2Fv1%2Fadmin%3Fx%3D1/approve"
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "expected", "words"),
-    [
-        (402, json.dumps({"error": {"code": "insufficient_credits", "message": "Not enough credits"}}), InsufficientCreditsError, "Not enough credits"),
-        (200, "", MalformedResponseError, "empty body"),
-        (200, '{"data": {"tasks": [', MalformedResponseError, "truncated JSON"),
-        (200, '["not", "an", "envelope"]', MalformedResponseError, "unexpected shape"),
-        (503, "", ServerError, "empty body"),
-        (400, "<html>oops</html>", ValidationError, "HTML page"),
-    ],
-)
-async def test_bodies_that_are_not_the_envelope(status, body, expected, words) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, content=body.encode(), headers={"x-request-id": "req_abc"})
-
-    async with LexiClient(KEY, "https://lexi.invalid/gw", transport=httpx.MockTransport(handler), read_retries=0) as client:
-        with pytest.raises(expected) as raised:
-            await client.list_tasks()
-    assert raised.value.status == status
-    assert raised.value.request_id == "req_abc"
-    assert words in str(raised.value)
-    assert KEY not in str(raised.value) and KEY not in repr(raised.value)
-
-
-async def test_reads_are_retried_but_writes_are_not() -> None:
-    calls = {"GET": 0, "POST": 0}
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls[request.method] += 1
-        if calls[request.method] == 1:
-            return httpx.Response(502, content=b"<html>Bad Gateway</html>")
-        return httpx.Response(200, json={"data": {"tasks": [], "task_id": "t", "status": "approved"}})
-
-    async with _mock(handler) as client:
-        assert await client.list_tasks() == []
-        with pytest.raises(ServerError):
-            await client.approve("t")
-    assert calls == {"GET": 2, "POST": 1}
 
 
 def test_the_key_never_appears_in_repr() -> None:

@@ -1,7 +1,8 @@
 """ChamelioClient against the local service's Chamelio face over real loopback HTTP.
 
-Every documented status code and `detail` message is produced by the service; a mock transport
-appears only for what the service cannot produce on purpose (a malformed success body).
+Every documented status code and `detail` message is produced by the service; the hostile
+server (`tests.support.hostile_server`) plays what the service cannot produce on purpose (a
+malformed success body).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lexi_tui.api import (
 )
 from lexi_tui.api.chamelio import (
     CHAMELIO_BASE_URL,
+    MAX_TASK_ID,
     ChamelioClient,
     ChamelioStatus,
     ChamelioTask,
@@ -31,6 +33,7 @@ from lexi_tui.api.chamelio import (
     parse_task_ref,
     validate_variable,
 )
+from tests.support.hostile_server import HostileServer, Reply
 
 from .chamelio_support import EXPIRED, INACTIVE, KEY, REVOKED, admin_get, admin_post, api, base_url, new_task, wait_for
 
@@ -256,21 +259,25 @@ async def test_task_ids_must_be_integers(service) -> None:
         for bad in ("1001", 10.0, True, None):
             with pytest.raises(TypeError):
                 await client.get_task(bad)  # type: ignore[arg-type]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="never negative"):
             await client.cancel(-1)
+        with pytest.raises(ValueError, match="too large for a Chamelio task id"):
+            await client.approve(MAX_TASK_ID + 1)
+    with HostileServer(Reply.json({"task": {"task_id": MAX_TASK_ID}})) as server:
+        async with ChamelioClient(KEY, server.url) as client:
+            assert (await client.get_task(MAX_TASK_ID)).task_id == MAX_TASK_ID  # the largest id is a valid one
+    assert server.requests[0].target == f"/tasks/{MAX_TASK_ID}"
 
 
 async def test_malformed_success_body_and_connection_refused() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(
-        200, content=b"<html>gateway</html>", headers={"content-type": "text/html"}))
-    async with ChamelioClient(KEY, transport=transport) as client:
-        assert client.base_url == CHAMELIO_BASE_URL
-        with pytest.raises(MalformedResponseError):
-            await client.get_task(1)
-    odd = httpx.MockTransport(lambda request: httpx.Response(200, json={"tasks": []}))
-    async with ChamelioClient(KEY, transport=odd) as client:
-        with pytest.raises(MalformedResponseError):
-            await client.get_task(1)
+    assert ChamelioClient(KEY).base_url == CHAMELIO_BASE_URL
+    page = Reply(body=b"<html>gateway</html>", headers=[("Content-Type", "text/html")])
+    with HostileServer([page, Reply.json({"tasks": []})]) as server:
+        async with ChamelioClient(KEY, server.url, read_retries=0) as client:
+            with pytest.raises(MalformedResponseError, match="HTML page"):
+                await client.get_task(1)
+            with pytest.raises(MalformedResponseError, match="no task object"):
+                await client.get_task(1)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -303,6 +310,15 @@ def test_models_tolerate_odd_json_and_clean_server_text() -> None:
 ])
 def test_parse_task_ref(text: str, expected: int) -> None:
     assert parse_task_ref(text) == expected
+
+
+def test_parse_task_ref_takes_every_64_bit_id_and_refuses_larger_ones() -> None:
+    assert parse_task_ref(str(MAX_TASK_ID)) == MAX_TASK_ID == 2**63 - 1
+    assert parse_task_ref(f"https://platform.chamelio.ai/tasks/{MAX_TASK_ID}") == MAX_TASK_ID
+    for text in (str(MAX_TASK_ID + 1), f"#{10**40}", f"https://platform.chamelio.ai/tasks/{2**64}", "9" * 5000):
+        with pytest.raises(ValueError) as refused:
+            parse_task_ref(text)
+        assert "too large for a Chamelio task id" in str(refused.value) and len(str(refused.value)) < 200
 
 
 @pytest.mark.parametrize("text", ["", "abc", "#", "0", "-5", "12a", "https://platform.chamelio.ai/workflows/9",

@@ -20,12 +20,15 @@ The policy, in one place:
 1. Keep a reserve for the person: background work never spends the day's last `reserve` calls
    (Starter 20, Pro 100, Org 500), and never makes more than `background_per_minute` calls in
    any 60 s counting every call the app made (Starter 4 of 10, Pro 20 of 50, Org 80 of 200).
-2. Spread the rest of today's calls evenly over the time left until the daily reset:
-   one poll of n calls every n x (seconds to reset / spare calls), never more often than the
-   configured `refresh_interval`.
-3. While the person is away, poll `away_factor` (4) times less often, and never more often than
+2. Set aside an `allowance` for the person's ordinary work (Starter 30, Pro 200, Org 1,500):
+   their approvals, dismissals and chat, and the checks that follow an approved task, use it up
+   first; what is left of it flows back to live refresh over the last 4 hours before the reset.
+3. Spread the rest of today's calls (remaining - reserve - what is left of the allowance) evenly
+   over the time left until the daily reset: one poll of n calls every
+   n x (seconds to reset / spare calls), never more often than the configured `refresh_interval`.
+4. While the person is away, poll `away_factor` (4) times less often, and never more often than
    every `away_min_interval` (5 min); the engine polls once when they come back.
-4. A 429 while calls remain today means "this minute": wait a minute (or Retry-After) and
+5. A 429 while calls remain today means "this minute": wait a minute (or Retry-After) and
    escalate up to 5 min if it repeats; a 429 with nothing left today, or a count that says the
    day is spent, means the day is over until the reset.
 
@@ -66,6 +69,9 @@ RETRY_AFTER_MINUTE_MAX = 120.0
 """A Retry-After up to this long is the minute's; longer means the day (or worse) is over."""
 BLOCK_MARGIN = 1.0
 """Seconds added to a limit's end before calling again, for clock skew with the server."""
+ALLOWANCE_RELEASE = 4 * 3600.0
+"""What is left of the person's allowance flows back to live refresh over this many seconds before
+the daily reset (calls unused at the reset are lost)."""
 CALL_SECONDS = 0.3
 """Assumed duration of one call, for estimates (loopback is faster, a slow SSH hop slower)."""
 
@@ -260,6 +266,8 @@ class Planner:
         """Calls answered today (not 429, not 401) as this app counted them."""
         self.background_today = 0
         self.person_today = 0
+        self.person_work_today = 0
+        """Calls today that served the person's work (theirs, and follow-up checks): the allowance."""
         self.rate_limited_today = 0
         self._recent: deque[tuple[float, bool]] = deque()
         """(time, background) of every call answered in the last minute, 429s included."""
@@ -269,7 +277,7 @@ class Planner:
     # -- observing ------------------------------------------------------------------------
 
     def record(self, status: int, rate: RateLimit | None, *, background: bool, at: float | None = None,
-               counts: bool = True) -> Block | None:
+               counts: bool = True, for_person: bool | None = None) -> Block | None:
         """Count one answer (every call the app makes, from the provider's listener).
 
         Args:
@@ -279,6 +287,8 @@ class Planner:
             background: whether background work (not the person) made the call.
             at: when it was answered (default: now).
             counts: False for an answer the vendor surely did not count (none today).
+            for_person: whether the call serves the person's own work (their calls, and the
+                checks that follow their approvals); default: not `background`.
 
         Returns:
             The new block when the answer was a 429, else None.
@@ -301,6 +311,8 @@ class Planner:
             self.background_today += 1
         else:
             self.person_today += 1
+        if (not background) if for_person is None else for_person:
+            self.person_work_today += 1
         if rate is None:
             self._calls_since_rate += 1
         if 0 < status < 500:
@@ -397,6 +409,7 @@ class Planner:
         if day != self._day:
             self._day = day
             self.used_today = self.background_today = self.person_today = self.rate_limited_today = 0
+            self.person_work_today = 0
             self._strikes = 0
 
     def _trim(self, now: float) -> None:
@@ -475,12 +488,35 @@ class Planner:
             return max(0, rate.remaining - self._calls_since_rate)
         return max(0, limits.daily - self.used_today)
 
-    def spare_today(self, now: float | None = None) -> int | None:
-        """Calls background work may still spend today (remaining less the reserve)."""
+    def allowance_left(self, now: float | None = None) -> int:
+        """What is left of today's allowance for the person's work: the plan's allowance less what
+        their work spent today, shrinking to 0 over the last `ALLOWANCE_RELEASE` s before the reset.
+
+        Args:
+            now: the current time.
+        """
+        now = self.clock() if now is None else now
+        plan = self.limits(now).plan
+        if plan is None or not plan.allowance:
+            return 0
+        self._roll(now)
+        left = max(0, plan.allowance - self.person_work_today)
+        release = min(1.0, max(0.0, self.day_ends_at(now) - now) / ALLOWANCE_RELEASE)
+        return math.floor(left * release)
+
+    def spare_today(self, now: float | None = None, *, for_person: bool = False) -> int | None:
+        """Calls background work may still spend today: remaining less the reserve and (unless the
+        calls serve the person's work, like follow-up checks) less what is left of the allowance.
+
+        Args:
+            now: the current time.
+            for_person: the calls serve the person's work (they may use the allowance).
+        """
         remaining = self.remaining_today(now)
         if remaining is None:
             return None
-        return remaining - self.limits(now).reserve
+        spare = remaining - self.limits(now).reserve
+        return spare if for_person else spare - self.allowance_left(now)
 
     def block(self, now: float | None = None) -> Block | None:
         """The limit in force now: a 429's block not yet ended, or a day the count says is spent.
@@ -508,15 +544,17 @@ class Planner:
 
     # -- planning --------------------------------------------------------------------------
 
-    def earliest(self, calls: int, *, background: bool = True, now: float | None = None) -> tuple[float, Why | None]:
+    def earliest(self, calls: int, *, background: bool = True, for_person: bool = False,
+                 now: float | None = None) -> tuple[float, Why | None]:
         """The earliest time `calls` calls may go, and what holds them (None: nothing, now).
 
-        Background work respects the reserve and its share of each minute; the person's calls
-        only a block and the whole minute's limit.
+        Background work respects the reserve, the allowance (unless `for_person`) and its share
+        of each minute; the person's calls only a block and the whole minute's limit.
 
         Args:
             calls: calls about to be made.
             background: background work (True) or the person's action.
+            for_person: background calls that serve the person's work (follow-up checks).
             now: the current time.
         """
         now = self.clock() if now is None else now
@@ -525,9 +563,9 @@ class Planner:
             return block.until, Why.DAY_OVER if block.kind == "day" else Why.RATE_LIMITED
         limits = self.limits(now)
         if background:
-            spare = self.spare_today(now)
+            spare = self.spare_today(now, for_person=for_person)
             if spare is not None and spare < calls:
-                return self.day_ends_at(now) + BLOCK_MARGIN, Why.RESERVE
+                return self._spare_again(calls, for_person, now), Why.RESERVE
         cap = (limits.plan.background_per_minute if background else limits.per_minute) if limits.plan else None
         if cap is not None:
             self._trim(now)
@@ -543,6 +581,19 @@ class Planner:
                     and rate.limit - rate.remaining + calls > cap):
                 return rate.reset_at + BLOCK_MARGIN, Why.MINUTE_CAP
         return now, None
+
+    def _spare_again(self, calls: int, for_person: bool, now: float) -> float:
+        """When `calls` background calls fit again: when the allowance has flowed back enough,
+        else at the reset."""
+        day_end = self.day_ends_at(now)
+        above_reserve = (self.remaining_today(now) or 0) - self.limits(now).reserve
+        plan = self.limits(now).plan
+        left = max(0, plan.allowance - self.person_work_today) if plan is not None and not for_person else 0
+        if for_person or left <= 0 or above_reserve < calls:
+            return day_end + BLOCK_MARGIN
+        # allowance_left(t) = floor(left * (day_end - t) / RELEASE) <= above_reserve - calls
+        at = day_end - ALLOWANCE_RELEASE * (above_reserve - calls + 1) / left
+        return max(now, at) + 1.0
 
     def pacing(self, calls: int, *, active: bool = True, now: float | None = None) -> tuple[float, Why]:
         """Seconds between background polls of `calls` calls at today's rate, and why.
@@ -717,7 +768,9 @@ class Planner:
                 lines.append(
                     f"Live refresh spreads what is left of today over the time until the daily reset at "
                     f"{clock_text(reset, now)} ({span_text(reset - now)} from now): {remaining} calls left, of which "
-                    f"{plan.reserve} are always kept for your approvals, dismissals and chat; that is one refresh "
+                    f"{plan.reserve} are always kept for your approvals, dismissals and chat, and "
+                    f"{self.allowance_left(now)} more are set aside for your work today "
+                    f"(of {plan.allowance}; your calls and the checks on approved tasks use them first); that is one refresh "
                     f"every {span_text(delay)} now ({calls_per_poll} call{'s' if calls_per_poll != 1 else ''} each: "
                     f"the queue, plus the open view when it differs).{counted}")
             if plan.background_per_minute:

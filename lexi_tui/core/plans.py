@@ -9,12 +9,22 @@ Not documented, chosen here (the policy; `lexi_tui.core.budget` applies it):
 * `reserve`: calls per day that live refresh (background work) never spends, so the person's own
   approvals, dismissals, chat and `r` always have room: a fifth of Starter's day (20 calls: a
   morning of approvals), a tenth of Pro's (100), a twentieth of Org's (500).
+* `allowance`: calls per day set aside for the person's ordinary work on top of the reserve:
+  approvals, dismissals, chat and the checks that follow an approved task until it finishes.
+  Each such call uses up the allowance first, so the person's work does not starve live
+  refresh later in the day; what is unused is released to live refresh over the last 4 hours
+  before the reset. Starter 30 (about 15 approvals with their follow-up checks), Pro 200,
+  Org 1,500.
 * `background_per_minute`: calls background work may make in any 60 s, counting every call the
   app made in that minute, so the person keeps the rest of each minute: 4 of Starter's 10 (the
   person keeps 6), 20 of Pro's 50, 80 of Org's 200.
 
+Starter's day is then 20 kept + 30 for the person's work + 50 for live refresh (one poll every
+29 minutes spread evenly, more often while the person is there and less while away).
+
 `Plan.custom` derives the same shares for limits that match no plan (a custom contract, a test
-service): a fifth of the day (at least 5 calls) and two fifths of the minute (at least 1).
+service): a fifth of the day (at least 5 calls) kept, three tenths for the person's work, and
+two fifths of the minute (at least 1).
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ class Plan:
         daily: calls per UTC day (None: no daily quota is known, e.g. Chamelio).
         per_minute: calls per minute (None: unknown).
         reserve: calls per day background work never spends.
+        allowance: calls per day set aside for the person's work beyond the reserve.
         background_per_minute: calls background work may make in any 60 s (all calls counted).
     """
 
@@ -41,6 +52,7 @@ class Plan:
     daily: int | None
     per_minute: int | None
     reserve: int
+    allowance: int
     background_per_minute: int | None
 
     @property
@@ -59,16 +71,17 @@ class Plan:
             per_minute: calls per minute, if known.
         """
         reserve = max(5, math.ceil(daily * 0.2)) if daily else 0
+        allowance = math.floor(daily * 0.3) if daily else 0
         if daily is not None:
             reserve = min(reserve, daily // 2)  # A tiny quota still leaves background something.
         background = max(1, math.floor(per_minute * 0.4)) if per_minute else None
         title = "a custom plan" if daily or per_minute else "no known plan"
-        return cls("custom", title, daily, per_minute, reserve, background)
+        return cls("custom", title, daily, per_minute, reserve, allowance, background)
 
 
-STARTER = Plan("starter", "Starter", daily=100, per_minute=10, reserve=20, background_per_minute=4)
-PRO = Plan("pro", "Pro", daily=1_000, per_minute=50, reserve=100, background_per_minute=20)
-ORG = Plan("org", "Org", daily=10_000, per_minute=200, reserve=500, background_per_minute=80)
+STARTER = Plan("starter", "Starter", daily=100, per_minute=10, reserve=20, allowance=30, background_per_minute=4)
+PRO = Plan("pro", "Pro", daily=1_000, per_minute=50, reserve=100, allowance=200, background_per_minute=20)
+ORG = Plan("org", "Org", daily=10_000, per_minute=200, reserve=500, allowance=1_500, background_per_minute=80)
 
 PLANS: dict[str, Plan] = {plan.name: plan for plan in (STARTER, PRO, ORG)}
 """The documented plans by their config name."""

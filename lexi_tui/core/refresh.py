@@ -42,6 +42,8 @@ from lexi_tui.api.ratelimit import RateLimit
 from lexi_tui.core.budget import Block, Planner, Why, clock_text, span_text
 
 BACKGROUND = "background"
+FOLLOW = "follow"
+"""Background calls that serve the person's work: checks on the tasks they approved."""
 PERSON = "person"
 _ORIGIN: ContextVar[str] = ContextVar("lexi_tui_refresh_origin", default=PERSON)
 """Who is making the call in this task: the engine sets BACKGROUND around its own polls."""
@@ -587,12 +589,12 @@ class RefreshEngine:
         due = [f for f in self._follows.values() if f.next_at <= now]
         if due:
             calls = len(self._source.capabilities.finished_views)
-            at, why = self.planner.earliest(calls, now=now)
+            at, why = self.planner.earliest(calls, for_person=True, now=now)
             if why is not None and at > now:
                 for follow in due:
                     follow.next_at = at
                 return False
-            token = _ORIGIN.set(BACKGROUND)
+            token = _ORIGIN.set(FOLLOW)
             try:
                 await self._check_follows(now)
                 self._failures = 0
@@ -649,7 +651,11 @@ class RefreshEngine:
                 if views == self.visible:
                     self._poll_cost = max(1, self._calls_heard - calls_before)
                 if any(f.next_at <= now for f in self._follows.values()):
-                    await self._check_follows(now)
+                    inner = _ORIGIN.set(FOLLOW)
+                    try:
+                        await self._check_follows(now)
+                    finally:
+                        _ORIGIN.reset(inner)
                 await self._maybe_count(now)
             else:
                 self.stats.person_refreshes += 1
@@ -827,8 +833,9 @@ class RefreshEngine:
         now = self.clock.now()
         self._calls_heard += 1
         rate = self._on_clock(info.rate_limit, now)
-        background = _ORIGIN.get() == BACKGROUND
-        block = self.planner.record(info.status, rate, background=background, at=now)
+        origin = _ORIGIN.get()
+        block = self.planner.record(info.status, rate, background=origin != PERSON, at=now,
+                                    for_person=origin != BACKGROUND)
         status = info.status
         if status == 401:
             self._signed_out = True

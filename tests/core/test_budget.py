@@ -57,22 +57,25 @@ def test_the_plan_table_and_its_lookups() -> None:
     assert plan_with_daily_limit(1000) is PRO and plan_with_daily_limit(10) is None
     assert plan_with_minute_limit(10) is STARTER and plan_with_minute_limit(100) is None
     custom = Plan.custom(500, 25)
-    assert (custom.daily, custom.per_minute, custom.reserve, custom.background_per_minute) == (500, 25, 100, 10)
+    assert (custom.daily, custom.per_minute, custom.reserve, custom.allowance, custom.background_per_minute) == (
+        500, 25, 100, 150, 10)
 
 
 # -- daily headers ---------------------------------------------------------------------------------
 
 DAILY_TABLE = [
-    # limit, remaining, seconds to reset, calls per poll → delay, why
-    (100, 100, 86_400, 1, 86_400 / 80, Why.PACED),            # a fresh Starter day: every 18 min
-    (100, 63, 4 * 3600, 1, 4 * 3600 / 43, Why.PACED),         # "63 calls left": every 5.6 min
-    (100, 63, 4 * 3600, 2, 2 * 4 * 3600 / 43, Why.PACED),     # queue + open view: twice as long
-    (100, 21, 3600, 1, 3600.0, Why.PACED),                    # one spare call left for the hour
+    # limit, remaining, seconds to reset, calls per poll → delay, why. Spare calls = remaining -
+    # reserve (Starter 20, Pro 100) - what is left of the allowance (30, 200; it flows back over
+    # the last 4 hours).
+    (100, 100, 86_400, 1, 86_400 / 50, Why.PACED),            # a fresh Starter day: every 29 min
+    (100, 63, 4 * 3600, 1, 4 * 3600 / 13, Why.PACED),         # "63 calls left", 4 h to go
+    (100, 63, 4 * 3600, 2, 2 * 4 * 3600 / 13, Why.PACED),     # queue + open view: twice as long
+    (100, 40, 3600, 1, 3600 / 13, Why.PACED),                 # 1 h left: 7 of the allowance still held
     (100, 100, 600, 2, 30.0, Why.MINUTE_CAP),                 # 10 min left, plenty: 4 calls a minute at most
-    (1000, 1000, 86_400, 1, 86_400 / 900, Why.PACED),         # a fresh Pro day: every 96 s
+    (1000, 1000, 86_400, 1, 86_400 / 700, Why.PACED),         # a fresh Pro day: every 2 min
     (1000, 500, 3600, 1, 15.0, Why.FLOOR),                    # Pro, plenty left: the configured interval
-    (1000, 500, 3600, 2, 18.0, Why.PACED),
-    (10_000, 10_000, 86_400, 1, 15.0, Why.FLOOR),             # Org: 9,500 spare calls, 15 s wins
+    (1000, 500, 3600, 2, 2 * 3600 / 350, Why.PACED),
+    (10_000, 10_000, 86_400, 1, 15.0, Why.FLOOR),             # Org: 8,000 spare calls, 15 s wins
 ]
 
 
@@ -102,6 +105,33 @@ def test_the_reserve_stops_background_polling_until_the_reset() -> None:
     assert upcoming.why == Why.RESERVE and upcoming.at == pytest.approx(NOW + 5 * 3600 + 1)
     # The person's own calls are not held by the reserve.
     assert p.earliest(1, background=False, now=NOW) == (NOW, None)
+
+
+def test_the_persons_work_uses_the_allowance_first() -> None:
+    p = planner()
+    p.record(200, daily(100, 80, 10 * 3600), background=True, at=NOW)
+    assert p.spare_today(NOW) == 80 - 20 - 30
+    for n in range(10):  # Ten approvals, and their follow-up checks (background, for the person).
+        p.record(200, daily(100, 79 - 2 * n, 10 * 3600), background=False, at=NOW + n)
+        p.record(200, daily(100, 78 - 2 * n, 10 * 3600), background=True, for_person=True, at=NOW + n)
+    assert p.person_work_today == 20 and p.remaining_today(NOW + 10) == 60
+    assert p.spare_today(NOW + 10) == 60 - 20 - 10  # Live refresh lost nothing to the person's work.
+    assert p.spare_today(NOW + 10, for_person=True) == 40
+    # In the last 4 hours what is left of the allowance flows back: at 2 h to go, half of it.
+    assert p.allowance_left(NOW + 8 * 3600) == 5
+
+
+def test_without_spare_calls_live_refresh_resumes_when_the_allowance_flows_back() -> None:
+    p = planner()
+    day_end = NOW + 10 * 3600
+    p.record(200, daily(100, 45, 10 * 3600), background=True, at=NOW)
+    assert p.spare_today(NOW) == -5
+    at, why = p.earliest(1, now=NOW)
+    # allowance_left(t) = floor(30 x (day_end - t) / 4 h) must drop to 45 - 20 - 1 = 24.
+    assert why == Why.RESERVE and at == pytest.approx(day_end - 4 * 3600 * 25 / 30 + 1)
+    assert p.spare_today(at) >= 1 and p.spare_today(at - 120) < 1  # type: ignore[operator]
+    # Follow-up checks may use the allowance.
+    assert p.earliest(1, for_person=True, now=NOW) == (NOW, None)
 
 
 def test_background_never_takes_more_than_its_share_of_a_minute() -> None:
@@ -156,7 +186,8 @@ def test_minute_headers_count_the_day(limit: int, configured: str | None, used: 
     assert limits.reading == Reading.MINUTE and limits.counted
     assert limits.daily == daily_limit and p.remaining_today(NOW) == remaining
     assert p.budget_text(NOW) == f"about {remaining} calls left today"
-    expected = max(15.0, (MIDNIGHT - NOW) / (remaining - limits.reserve))
+    assert p.allowance_left(NOW) == max(0, limits.plan.allowance - p.person_work_today)  # type: ignore[union-attr]
+    expected = max(15.0, (MIDNIGHT - NOW) / (remaining - limits.reserve - p.allowance_left(NOW)))
     assert p.pacing(1, now=NOW)[0] == pytest.approx(expected)
 
 
@@ -185,7 +216,7 @@ def test_no_headers_use_the_configured_plan_else_the_interval() -> None:
 def test_away_polls_four_times_less_often_and_at_most_every_five_minutes() -> None:
     p = planner()
     p.record(200, daily(100, 100, 86_400), background=True, at=NOW)
-    assert p.pacing(1, active=False, now=NOW) == (pytest.approx(4 * 1080.0), Why.AWAY)
+    assert p.pacing(1, active=False, now=NOW) == (pytest.approx(4 * 1728.0), Why.AWAY)
     pro = planner()
     pro.record(200, daily(1000, 500, 3600), background=True, at=NOW)
     assert pro.pacing(1, active=False, now=NOW) == (300.0, Why.AWAY)
@@ -311,7 +342,8 @@ def test_words_for_the_screen_and_the_help() -> None:
     assert p.budget_text(NOW) == "63 calls left today"
     text = p.help_text(1, now=NOW)
     assert "Starter (100 calls a day and 10 a minute)" in text and "the X-RateLimit headers describe the day" in text
-    assert "20 are always kept" in text and "leaving you 6" in text and "15 s" in text
+    assert "20 are always kept" in text and "30 more are set aside" in text
+    assert "leaving you 6" in text and "15 s" in text
     assert "counts the day's calls itself" not in text
     counted = planner(plan="starter")
     assert "counts the day's calls itself" in counted.help_text(1, now=NOW)

@@ -436,6 +436,8 @@ class RefreshEngine:
         if block is not None and block.kind == "day":
             return f"Today's quota is used up: it resets {clock_text(block.until, now)} (in {span_text(block.until - now)})."
         if block is not None:
+            self._requested = self.visible  # Kept: it goes when the minute is over.
+            self._wake.set()
             return f"Rate-limited this minute: the list refreshes {clock_text(block.until, now)} (in {span_text(block.until - now)})."
         if self._busy:
             return "A refresh is under way."
@@ -566,8 +568,8 @@ class RefreshEngine:
             self._publish(self._steady_state(now))
         if self._requested:
             at, why = self.planner.earliest(len(self._requested), background=False, now=now)
-            if why in (Why.DAY_OVER, Why.RATE_LIMITED):
-                self._requested = ()  # The state says when; the poll after the block shows the views.
+            if why == Why.DAY_OVER:
+                self._requested = ()  # The state says when the day's quota resets; r says so too.
             elif at <= now:
                 views, self._requested = self._requested, ()
                 await self._cycle(views, PERSON, now)
@@ -924,7 +926,7 @@ def _short(error: errors.LexiError) -> str:
     text = error.message.strip().splitlines()[0] if error.message.strip() else type(error).__name__
     if len(text) > 80:
         text = text[:79] + "…"
-    return f"{text} (HTTP {error.status})" if error.status else text
+    return f"{text} (HTTP {error.status})" if error.status and f"HTTP {error.status}" not in text else text
 
 
 def _short_path(path: str) -> str:

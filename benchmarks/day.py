@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks.report import Metric, Target
 from lexi_tui.api import errors
 from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.models import Task
@@ -377,3 +378,73 @@ async def _old_budget(server: RunningServer, scale: float, limit_minutes: float)
     finally:
         admin.close()
     return limit_minutes
+
+
+# -- the table's rows -------------------------------------------------------------------------------
+
+
+def day_metrics(runs: list[DayRun], old_minutes: dict[tuple[str, str], float]) -> list[Metric]:
+    """Rows for one compressed day per (plan, headers): day 1's figures (virtual time).
+
+    Args:
+        runs: one run per (plan, headers).
+        old_minutes: the old budget's minutes of live refresh, by (plan, headers).
+    """
+    rows: list[Metric] = []
+    for run in runs:
+        name = f"{run.plan.title()}, {run.headers} headers"
+        key = f"day_{run.plan}_{run.headers}"
+        left = min(run.calls_left.values()) if run.calls_left else math.nan
+        rows += [
+            Metric(key=f"{key}_polls", label=f"{name}: polls of the queue in a whole day", unit="",
+                   runs=[float(run.day1_polls)], note="polls_by_hour in the notes and the JSON"),
+            Metric(key=f"{key}_429s", label=f"{name}: 429s in the day", unit="",
+                   runs=[float(sum(run.rate_limited.values()))], target=Target(0.0, "0", inclusive=True)),
+            Metric(key=f"{key}_calls_left", label=f"{name}: fewest calls left at a midnight (reserve {run.reserve})",
+                   unit="", runs=[float(left)], note="the service's own remaining_today at 23:58 (virtual)"),
+            Metric(key=f"{key}_person_failures", label=f"{name}: the person's approvals that failed "
+                   f"(of {run.approvals_tried})", unit="", runs=[float(len(run.approvals_failed))],
+                   target=Target(0.0, "0", inclusive=True)),
+            Metric(key=f"{key}_max_age_min", label=f"{name}: oldest list while the person was at work", unit="min",
+                   runs=[run.max_age_active / 60]),
+            Metric(key=f"{key}_max_late_s", label=f"{name}: latest poll after the announced refresh (at work)",
+                   unit="s", runs=[run.max_late_active],
+                   note="virtual seconds; a ms of event-loop lag is ~3 s at 2,880x"),
+        ]
+        if (run.plan, run.headers) in old_minutes:
+            rows.append(Metric(key=f"{key}_old_budget_min", label=f"{name}: the old budget's live refresh lasted",
+                               unit="min", runs=[old_minutes[(run.plan, run.headers)]],
+                               note="RefreshBudget at 15 s polling the queue only, until it stopped for the day"))
+    return rows
+
+
+def hours_note(run: DayRun) -> str:
+    """"Starter, daily headers: polls by UTC hour 00-23: 1 0 1 …" for the table's notes."""
+    hours = " ".join(str(n) for n in run.polls_by_hour)
+    return (f"{run.plan.title()}, {run.headers} headers (x{run.scale:g}, {run.real_seconds:.0f} s real; day 0 from "
+            f"{run.day0_starts}): polls by UTC hour 00-23: {hours}; all calls by hour: "
+            f"{' '.join(str(n) for n in run.calls_by_hour)}; calls left at midnight {run.calls_left}; "
+            f"followed {dict(run.finished)}.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m benchmarks.day [--scale K] [PLAN:HEADERS ...]`: only the compressed days, as a table."""
+    import argparse
+
+    from benchmarks.report import render_table
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.day", description=main.__doc__)
+    parser.add_argument("runs", nargs="*", default=["starter:daily", "starter:minute", "pro:daily", "pro:minute"],
+                        help="plan:headers pairs (default: Starter and Pro under both readings)")
+    parser.add_argument("--scale", type=float, default=2880.0, help="time scale (default 2880: a day in 30 s)")
+    parser.add_argument("--approvals", type=int, default=20)
+    args = parser.parse_args(argv)
+    pairs = [tuple(item.split(":", 1)) for item in args.runs]
+    runs = [live_through_day(p, h, args.scale, args.approvals) for p, h in pairs]
+    old = {(p, h): old_budget_minutes(p, h, args.scale) for p, h in pairs}
+    print(render_table(day_metrics(runs, old), f"Compressed days (x{args.scale:g})", [hours_note(r) for r in runs]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -811,13 +811,13 @@ def clock_text(at: float, now: float) -> str:
 
 
 def span_text(seconds: float) -> str:
-    """A duration in words: "42 s", "4 min", "3 h 12 min".
+    """A duration in words: "42 s" (up to two minutes, so a countdown moves), "4 min", "3 h 12 min".
 
     Args:
         seconds: the duration (negative counts as 0).
     """
     seconds = max(0.0, seconds)
-    if seconds < 59.5:
+    if seconds < 119.5:
         return f"{max(0, round(seconds))} s"
     minutes = round(seconds / 60)
     if minutes < 60:

@@ -28,6 +28,7 @@ import json
 import math
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -308,8 +309,8 @@ class EngineStats:
     follow_checks: int = 0
     counts: int = 0
     failures: int = 0
-    poll_times: list[float] = field(default_factory=list)
-    """When each successful poll of the queue view finished (engine's clock)."""
+    poll_times: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    """When the last polls of the queue view finished (engine's clock)."""
 
 
 class RefreshEngine:

@@ -314,3 +314,24 @@ async def test_hold_waits_and_resume_catches_up_and_views_on_screen_only() -> No
             assert state.next_at is not None and state.next_at - time.time() > 200  # Away: 5 min at least.
             run.engine.focused(True)
             assert run.engine.active()
+
+
+async def test_events_as_an_async_iterator_end_when_the_engine_stops() -> None:
+    with start_server(options(plan="pro")) as server:
+        provider = create_provider("lexi", KEY, server.base_url)
+        engine = RefreshEngine(provider, Planner(15, "pro"))
+        seen: list[Event] = []
+
+        async def consume() -> None:
+            async for event in engine.events():
+                seen.append(event)
+                if isinstance(event, ListFetched):
+                    engine.stop()
+
+        consumer = asyncio.create_task(consume())
+        await asyncio.sleep(0)  # The consumer subscribes before the engine starts.
+        await asyncio.wait_for(asyncio.gather(engine.run(), consumer), 10)
+        await provider.aclose()
+        assert isinstance(seen[0], ConnectionChanged) and seen[0].state.link == Link.CONNECTING
+        fetched = [e for e in seen if isinstance(e, ListFetched)]
+        assert fetched[0].view == "pending" and fetched[0].shown and len(fetched[0].tasks) == 3

@@ -758,35 +758,35 @@ class Planner:
             return " ".join(lines)
         if plan is None or (plan.daily is None and plan.per_minute is None):
             lines.append(f"Live refresh runs every {self.interval:g} s (refresh_interval).")
-        else:
-            if plan.daily:
-                reset = self.day_ends_at(now)
-                remaining = self.remaining_today(now)
-                counted = (" This app counts the day's calls itself (the headers do not show the day): "
-                           "calls made elsewhere with the same key are not seen.") if limits.counted else ""
-                delay, _why = self.pacing(calls_per_poll, active=True, now=now)
-                lines.append(
-                    f"Live refresh spreads what is left of today over the time until the daily reset at "
-                    f"{clock_text(reset, now)} ({span_text(reset - now)} from now): {remaining} calls left, of which "
-                    f"{plan.reserve} are always kept for your approvals, dismissals and chat, and "
-                    f"{self.allowance_left(now)} more are set aside for your work today "
-                    f"(of {plan.allowance}; your calls and the checks on approved tasks use them first); that is one refresh "
-                    f"every {span_text(delay)} now ({calls_per_poll} call{'s' if calls_per_poll != 1 else ''} each: "
-                    f"the queue, plus the open view when it differs).{counted}")
-            if plan.background_per_minute:
-                lines.append(
-                    f"Background work never makes more than {plan.background_per_minute} calls in any minute, "
-                    f"leaving you {plan.person_per_minute}.")
-            lines.append(f"It never refreshes more often than refresh_interval ({self.interval:g} s).")
+        if plan is not None and plan.daily:
+            reset = self.day_ends_at(now)
+            delay, _why = self.pacing(calls_per_poll, active=active, now=now)
+            each = f"{calls_per_poll} call{'s' if calls_per_poll != 1 else ''} each"
+            lines.append(
+                f"{self.remaining_today(now)} calls are left until the daily reset at {clock_text(reset, now)} "
+                f"(in {span_text(reset - now)}). {plan.reserve} are always kept for your own approvals, dismissals "
+                f"and chat, and {self.allowance_left(now)} more are set aside for your work today (your calls and "
+                "the checks on tasks you approved use them first; what is left flows back to live refresh in the "
+                f"last 4 hours). Live refresh spreads the rest until the reset: one refresh every {span_text(delay)} "
+                f"now ({each}).")
+            if limits.counted:
+                lines.append("The headers do not show the day, so this app counts its own calls: calls made "
+                             "elsewhere with the same key are not seen.")
+        if plan is not None and plan.background_per_minute:
+            lines.append(f"Background work never makes more than {plan.background_per_minute} calls in any minute "
+                         f"(you keep {plan.person_per_minute}) and never refreshes more often than every "
+                         f"{self.interval:g} s (refresh_interval).")
         lines.append(
             f"While you are away (no key for a while, or the terminal lost focus) it refreshes "
-            f"{self.policy.away_factor:g} times less often (at most every {span_text(self.policy.away_min_interval)}), "
-            "and once when you come back if the list is old.")
+            f"{self.policy.away_factor:g} times less often, at least {span_text(self.policy.away_min_interval)} apart, "
+            "and once when you come back.")
         if plan is not None:
             lines.append(
-                "A 429 while calls remain today means this minute's limit: refresh waits about a minute. "
-                "When today's calls are used up the header says so, with the reset time; nothing is sent until then.")
-        lines.append("r refreshes now (it spends a call) unless the day's quota is used up.")
+                "A 429 while calls remain today is this minute's limit: refresh waits about a minute. When today's "
+                "calls are used up the header says so until the reset. r refreshes now (it spends a call) unless "
+                "the day's quota is used up.")
+        else:
+            lines.append("r refreshes now.")
         return " ".join(lines)
 
 

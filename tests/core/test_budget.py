@@ -342,11 +342,12 @@ def test_words_for_the_screen_and_the_help() -> None:
     assert p.budget_text(NOW) == "63 calls left today"
     text = p.help_text(1, now=NOW)
     assert "Starter (100 calls a day and 10 a minute)" in text and "the X-RateLimit headers describe the day" in text
+    assert "63 calls are left until the daily reset" in text
     assert "20 are always kept" in text and "30 more are set aside" in text
-    assert "leaving you 6" in text and "15 s" in text
-    assert "counts the day's calls itself" not in text
+    assert "(you keep 6)" in text and "every 15 s" in text
+    assert "counts its own calls" not in text
     counted = planner(plan="starter")
-    assert "counts the day's calls itself" in counted.help_text(1, now=NOW)
+    assert "counts its own calls" in counted.help_text(1, now=NOW)
     assert "off" in planner(interval=0).help_text(1, now=NOW)
 
 

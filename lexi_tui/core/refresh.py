@@ -781,7 +781,15 @@ class RefreshEngine:
         return wait * (1 - self.policy.jitter * self._rng())
 
     def _failed(self, error: errors.LexiError, now: float) -> None:
-        """The engine's own call failed: say so and schedule the retry."""
+        """The engine's own call failed: say so and schedule the retry (follows wait for it too)."""
+        try:
+            self._fail(error, now)
+        finally:
+            retry = self._poll_at
+            for follow in self._follows.values():
+                follow.next_at = max(follow.next_at, retry if retry is not None else now + self._backoff())
+
+    def _fail(self, error: errors.LexiError, now: float) -> None:
         self.stats.failures += 1
         if isinstance(error, errors.InvalidKeyError):
             self._signed_out = True

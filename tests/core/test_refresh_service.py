@@ -79,12 +79,13 @@ class Run:
 
 @contextlib.asynccontextmanager
 async def running(server: RunningServer, *, plan: str | None = None, interval: float = 15.0,
-                  scaled: bool = False, policy: EnginePolicy = EnginePolicy()) -> AsyncIterator[Run]:
+                  scaled: bool = False, policy: EnginePolicy = EnginePolicy(),
+                  **provider_options: Any) -> AsyncIterator[Run]:
     clock: Any = SystemClock()
     if scaled:
         info = admin(server, "/_admin/ratelimit")["clock"]
         clock = ScaledClock(info["time_scale"], start=info["started_at"])
-    provider = create_provider("lexi", KEY, server.base_url)
+    provider = create_provider("lexi", KEY, server.base_url, **provider_options)
     engine = RefreshEngine(provider, Planner(interval, plan, clock=clock.now), clock=clock, policy=policy,
                            rng=lambda: 0.5)
     run = Run(engine, provider)
@@ -335,3 +336,120 @@ async def test_events_as_an_async_iterator_end_when_the_engine_stops() -> None:
         assert isinstance(seen[0], ConnectionChanged) and seen[0].state.link == Link.CONNECTING
         fetched = [e for e in seen if isinstance(e, ListFetched)]
         assert fetched[0].view == "pending" and fetched[0].shown and len(fetched[0].tasks) == 3
+
+
+# -- Chamelio: no list endpoint, one GET per watched task per refresh -------------------------------
+
+CHAMELIO_KEY = "ca_test_refresh_0000000000000a1"
+
+
+async def test_chamelio_polls_the_watch_list_and_follows_an_approval() -> None:
+    with start_server(options(chamelio_keys=(CHAMELIO_KEY,), chamelio_seed_workflows=2, random_seed=3)) as server:
+        provider = create_provider("chamelio", CHAMELIO_KEY, server.chamelio_base_url, profile="engine")
+        ids = []
+        with httpx.Client(timeout=10) as http:
+            for _ in range(3):
+                response = http.post(f"{server.root_url}/_admin/chamelio/tasks", json={})
+                ids.append(response.json()["data"]["task_id"])
+        for task_id in ids:
+            await provider.add_task(str(task_id))  # type: ignore[attr-defined]
+        planner = Planner(15, None, daily_quota=False)
+        engine = RefreshEngine(provider, planner, policy=EnginePolicy(follow_delays=(0.2, 0.4)))
+        run = Run(engine, provider)
+        task = asyncio.create_task(engine.run())
+        try:
+            await run.until(lambda: online(run))
+            pending = run.fetched("pending")[-1].tasks
+            assert sorted(t.id for t in pending) == sorted(str(i) for i in ids)
+            assert planner.used_today == len(ids)  # One refresh: one GET per watched task, for every view.
+            state = engine.state
+            assert state.budget == "" and state.next_what == "next refresh"
+            assert state.next_at is not None and state.next_at - time.time() == pytest.approx(15, abs=1)
+            await provider.approve(pending[0].id)
+            engine.follow(pending[0])
+            await run.until(lambda: any(isinstance(e, TaskFinished) for _, e in run.events))
+            finished = [e for _, e in run.events if isinstance(e, TaskFinished)]
+            assert [(e.task.id, e.status) for e in finished] == [(pending[0].id, "completed")]
+        finally:
+            engine.stop()
+            await task
+            await provider.aclose()
+
+
+# -- away and back, giving up on a follow, the day's count across a restart ------------------------------
+
+
+async def test_away_polls_less_and_coming_back_polls_once_if_the_list_is_old() -> None:
+    # 600x: the minute after which a list counts as old passes in 0.1 s.
+    with start_server(options(plan="pro", time_scale=600)) as server:
+        async with running(server, plan="pro", scaled=True) as run:
+            await run.until(lambda: online(run))
+            engine = run.engine
+            active_next = engine.state.next_at
+            engine.focused(False)  # AppBlur
+            away = engine.state
+            assert away.next_at is not None and active_next is not None and away.next_at > active_next
+            assert away.next_at - engine.clock.now() >= 300 - 1  # At least 5 min apart while away.
+            await asyncio.sleep(0.2)  # 2 virtual minutes: the list is old now.
+            polls = len(run.fetched("pending"))
+            engine.focused(True)  # AppFocus: one poll now.
+            await run.until(lambda: len(run.fetched("pending")) == polls + 1, timeout=2)
+            await asyncio.sleep(0.05)
+            assert len(run.fetched("pending")) == polls + 1  # Once, then the active pace.
+
+
+async def test_a_follow_that_never_finishes_is_given_up_with_no_status() -> None:
+    with start_server(options(exec_delay=3600.0)) as server:
+        async with running(server, interval=30, policy=EnginePolicy(follow_delays=(0.1,), follow_for=0.4)) as run:
+            await run.until(lambda: online(run))
+            task = run.fetched("pending")[-1].tasks[0]
+            await run.provider.approve(task.id)
+            run.engine.follow(task)
+            await run.until(lambda: any(isinstance(e, TaskFinished) for _, e in run.events), timeout=5)
+            finished = [e for _, e in run.events if isinstance(e, TaskFinished)]
+            assert [(e.task.id, e.status) for e in finished] == [(task.id, None)]
+            assert run.engine.stats.follow_checks >= 3  # Looked a few times, backing off, then let go.
+
+
+async def test_the_days_count_survives_a_restart_under_minute_headers(tmp_path: Any) -> None:
+    path = tmp_path / "calls-today.json"
+    with start_server(options(plan="starter", rate_headers="minute")) as server:
+        provider = create_provider("lexi", KEY, server.base_url)
+        engine = RefreshEngine(provider, Planner(15, "starter"), count_path=path)
+        task = asyncio.create_task(engine.run())
+        run = Run(engine, provider)
+        await run.until(lambda: online(run))
+        for _ in range(4):
+            await provider.list_tasks("pending")  # The person's calls count too.
+        engine.stop()
+        await task
+        await provider.aclose()
+        assert engine.planner.used_today == 5
+        again = Planner(15, "starter")
+        provider = create_provider("lexi", KEY, server.base_url)
+        engine = RefreshEngine(provider, again, count_path=path)
+        task = asyncio.create_task(engine.run())
+        run = Run(engine, provider)
+        await run.until(lambda: online(run))
+        engine.stop()
+        await task
+        await provider.aclose()
+        assert again.used_today == 6 and run.states[-1].budget == "about 94 calls left today"
+
+
+async def test_follow_checks_back_off_with_the_polls_while_offline() -> None:
+    server = start_server(options(exec_delay=3600.0))
+    try:
+        policy = EnginePolicy(follow_delays=(0.05,), backoff_base=0.2, backoff_cap=0.4)
+        async with running(server, interval=30, policy=policy, read_retries=0) as run:
+            await run.until(lambda: online(run))
+            task = run.fetched("pending")[-1].tasks[0]
+            await run.provider.approve(task.id)
+            server.stop()
+            run.engine.follow(task)
+            await asyncio.sleep(1.0)
+            # Each failure waits for the back-off (at most 0.4 s here): a handful of tries, not a storm.
+            assert 1 <= run.engine.stats.failures <= 6
+            assert run.engine.state.link == Link.OFFLINE
+    finally:
+        server.stop()

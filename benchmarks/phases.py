@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from benchmarks import cold_start, idle, inprocess, key_latency, metrics, triage
+from benchmarks import cold_start, day, idle, inprocess, key_latency, metrics, triage
 from benchmarks.baseline_app import baseline_rows
 from benchmarks.child_env import COLUMNS, LINES, app_command, baseline_command, child_env
 from benchmarks.plan import Plan
@@ -138,5 +138,23 @@ def keys_and_memory_phase(plan: Plan, out: Outcome) -> None:
         "last byte before 30 ms of silence (the 30 ms not counted).")
 
 
+def day_phase(plan: Plan, out: Outcome) -> None:
+    """Compressed days of live refresh (issue 12): each (plan, headers) in `plan.day_runs`."""
+    runs = []
+    for plan_name, headers in plan.day_runs:
+        runs.append(timed(f"compressed day: {plan_name}, {headers} headers (x{plan.day_scale:g})", lambda: day.live_through_day(
+            plan_name, headers, plan.day_scale, plan.day_approvals)))
+    old = {(p, h): timed(f"old budget: {p}, {h} headers", lambda: day.old_budget_minutes(p, h, plan.day_scale))
+           for p, h in plan.day_runs}
+    out.rows += day.day_metrics(runs, old)
+    out.extras["days"] = [run.summary() for run in runs]
+    out.notes.append(
+        f"Compressed days: the local service and the engine's clock run {plan.day_scale:g}x faster; a scripted person "
+        f"works 09-17 UTC (a key every {day.KEY_EVERY / 60:g} min, focused; away otherwise) and approves "
+        f"{plan.day_approvals} tasks through the engine's provider; figures are day 1's (a whole UTC day), in virtual "
+        "time, after the rest of the day the service started in (day 0).")
+    out.notes.extend(day.hours_note(run) for run in runs)
+
+
 PHASES: tuple[Callable[[Plan, Outcome], None], ...] = (
-    refresh_phase, triage_phase, start_and_idle_phase, keys_and_memory_phase)
+    refresh_phase, triage_phase, start_and_idle_phase, keys_and_memory_phase, day_phase)

@@ -1,4 +1,5 @@
-"""How much to measure: the full run (under 5 minutes) and the CI smoke run (--quick).
+"""How much to measure: the full run (under 5 minutes, plus up to 4 for the compressed days) and the
+CI smoke run (--quick).
 
 Keeping every count in one place makes the time budget of a run readable at a glance and
 lets `--quick` exercise every code path with fewer repetitions rather than fewer metrics.
@@ -26,6 +27,13 @@ class Plan:
     cold_start_tasks: int = 200
     key_latency_tasks: int = 10_000
     memory_sizes: tuple[int, ...] = (10_000, 50_000)
+    day_runs: tuple[tuple[str, str], ...] = (("starter", "daily"), ("starter", "minute"), ("pro", "daily"),
+                                             ("pro", "minute"))
+    """(plan, headers) of each compressed day (`benchmarks.day`)."""
+    day_scale: float = 2_880.0
+    """How much faster than real time a compressed day runs (2,880: a day in 30 s; a run lives
+    through the rest of today and one whole day, so at most a minute)."""
+    day_approvals: int = 20
 
     @classmethod
     def full(cls) -> Plan:
@@ -35,4 +43,5 @@ class Plan:
     def quick_smoke(cls) -> Plan:
         """Every metric once, small counts: checks the harness works, not the numbers."""
         return cls(quick=True, runs=1, warmup=False, key_presses=8, filter_letters=("c",),
-                   idle_seconds=10.0, triage_tasks=50)
+                   idle_seconds=10.0, triage_tasks=50, day_runs=(("starter", "daily"),), day_scale=17_280.0,
+                   day_approvals=10)

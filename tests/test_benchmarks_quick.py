@@ -33,7 +33,10 @@ METRIC_KEYS = (
     "triage_total_s",
     "triage_max_stall_ms",
 )
-UNTIMED = {"idle_cpu_percent", "idle_bytes_per_min"}  # Shares and byte counts: no baseline ratio.
+DAY_KEYS = tuple(f"day_starter_daily_{figure}" for figure in (
+    "polls", "429s", "calls_left", "person_failures", "max_age_min", "max_late_s", "old_budget_min"))
+"""The compressed day (--quick: Starter under daily headers only, a day in 5 s)."""
+UNTIMED = {"idle_cpu_percent", "idle_bytes_per_min", *DAY_KEYS}  # Shares, counts, virtual times: no baseline ratio.
 
 
 def _is_number(value: object) -> bool:
@@ -49,13 +52,13 @@ def test_quick_benchmark_writes_every_metric(tmp_path: Path) -> None:
     env.pop("LEXI_TUI_DATA_DIR", None)
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
     )
     assert done.returncode == 0, done.stderr[-4000:]
     body = json.loads(out.read_text(encoding="utf-8"))
     metrics = body["metrics"]
-    assert set(METRIC_KEYS) <= set(metrics), f"missing: {sorted(set(METRIC_KEYS) - set(metrics))}"
-    for key in METRIC_KEYS:
+    assert set(METRIC_KEYS + DAY_KEYS) <= set(metrics), f"missing: {sorted(set(METRIC_KEYS + DAY_KEYS) - set(metrics))}"
+    for key in METRIC_KEYS + DAY_KEYS:
         entry = metrics[key]
         assert _is_number(entry["value"]), (key, entry["value"])
         assert entry["runs"] and all(_is_number(v) for v in entry["runs"]), (key, entry["runs"])
@@ -63,7 +66,10 @@ def test_quick_benchmark_writes_every_metric(tmp_path: Path) -> None:
             assert _is_number(entry["baseline"]) and _is_number(entry["ratio"]), (key, entry)
         if entry["target"] is not None:
             assert entry["pass"] in (True, False), key
-    for key in METRIC_KEYS:  # The printed table names every row too.
+    days = body["meta"]["extras"]["days"]
+    assert [(d["plan"], d["headers"]) for d in days] == [("starter", "daily")]
+    assert len(days[0]["polls_by_hour"]) == 24 and "polls by UTC hour" in done.stdout
+    for key in METRIC_KEYS + DAY_KEYS:  # The printed table names every row too.
         assert metrics[key]["label"] in done.stdout
     # The triage phase approves tasks in the harness's own process: its audit log and undo
     # journal belong to the harness's temporary home, not the user's.

@@ -17,10 +17,9 @@ from lexi_tui.cli.parser import UsageError, build_parser, resolve
 
 __all__ = ["build_parser", "entry", "main", "run_app"]
 
-_OWN_CODES = {1: Exit.UNAVAILABLE}
-"""webhook_listen.run and the service's run still return their own 1 for "cannot listen on the
-port": mapped here to the table's UNAVAILABLE (until webhook_listen uses `exit_codes` itself;
-the service, an independent peer, keeps its own codes for `python -m lexi_tui.server`)."""
+_SERVICE_CODES = {1: Exit.UNAVAILABLE}
+"""The service's run returns its own 1 for "cannot listen on the port" (an independent peer, it
+keeps its own codes for `python -m lexi_tui.server`): mapped here to the table's UNAVAILABLE."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,12 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lexi_tui.server.cli import run
 
         code = run(invocation.args)
-        return _OWN_CODES.get(code, code)
+        return _SERVICE_CODES.get(code, code)
     if command == "webhook-listen":
         from lexi_tui.cli import webhook_listen
 
-        code = webhook_listen.run(invocation.args)
-        return _OWN_CODES.get(code, code)
+        return webhook_listen.run(invocation.args)
     if command == "completion":
         from lexi_tui.cli.completion import script
 

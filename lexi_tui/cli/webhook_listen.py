@@ -16,9 +16,10 @@ import os
 import sys
 import time
 
+from lexi_tui.cli.exit_codes import Exit
 from lexi_tui.core.webhooks import DEFAULT_PORT, DEFAULT_REPLAY_WINDOW, RETRY_HORIZON
 
-EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE = Exit.OK, Exit.UNAVAILABLE, Exit.USAGE
 KEY_ENV = "CHAMELIO_API_KEY"
 
 

@@ -841,13 +841,17 @@ class RefreshEngine:
 
     def _heard(self, info: ResponseInfo) -> None:
         """Every answer, background or the person's: the planner counts it, the state follows it."""
+        status = info.status
+        if status is None:
+            # No answer (a transport failure): the poll that failed, or `report()` for the
+            # person's call, counts it and says "offline"; counting it here too would count twice.
+            return
         now = self.clock.now()
         self._calls_heard += 1
         rate = self._on_clock(info.rate_limit, now)
         origin = _ORIGIN.get()
-        block = self.planner.record(info.status, rate, background=origin != PERSON, at=now,
+        block = self.planner.record(status, rate, background=origin != PERSON, at=now,
                                     for_person=origin != BACKGROUND)
-        status = info.status
         if status == 401:
             self._signed_out = True
             self._poll_at = None

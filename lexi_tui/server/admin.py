@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .app import Service
 
 
-def _service(request: Request) -> "Service":
+def _service(request: Request) -> Service:
     return request.app.state.service
 
 
@@ -98,7 +98,7 @@ async def conversation(request: Request) -> Response:
     return data_response({"conversation_id": conversation_id, "messages": messages, "actions": actions})
 
 
-def resolve_key(service: "Service", body: dict[str, Any], candidates: list[str]) -> str:
+def resolve_key(service: Service, body: dict[str, Any], candidates: list[str]) -> str:
     """The configured key a request names: `key` (whole, or masked as shown), or `key_suffix`
     (the key's last characters, at least 4), or none when only one key is configured.
 
@@ -139,7 +139,7 @@ async def _object_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _counters(service: "Service", key: str) -> dict[str, Any]:
+def _counters(service: Service, key: str) -> dict[str, Any]:
     return {"key": service.label(key), **service.limiter.counters(key)}
 
 

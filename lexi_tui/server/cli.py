@@ -16,11 +16,20 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .keys import (ENV_CHAMELIO_KEYS, ENV_KEYS, key_labels, keys_from_environment, mask_key, merge_keys,
-                   read_key_file)
-from .options import (CHAMELIO_DEMO_KEY, CHAMELIO_KEY_STATES, CHAMELIO_PREFIX, DEFAULT_CREDITS, DEFAULT_MAX_BODY,
-                      DEMO_KEY, PLAN_RATE_LIMITS, RATE_HEADER_WINDOWS, WEBHOOK_TASK_ID_STYLES, ServerOptions,
-                      parse_latency)
+from .keys import ENV_CHAMELIO_KEYS, ENV_KEYS, key_labels, keys_from_environment, mask_key, merge_keys, read_key_file
+from .options import (
+    CHAMELIO_DEMO_KEY,
+    CHAMELIO_KEY_STATES,
+    CHAMELIO_PREFIX,
+    DEFAULT_CREDITS,
+    DEFAULT_MAX_BODY,
+    DEMO_KEY,
+    PLAN_RATE_LIMITS,
+    RATE_HEADER_WINDOWS,
+    WEBHOOK_TASK_ID_STYLES,
+    ServerOptions,
+    parse_latency,
+)
 
 EXIT_USAGE = 2  # bad arguments, a bad --tasks or key file
 EXIT_UNAVAILABLE = 1  # the port cannot be bound

@@ -85,5 +85,5 @@ def next_midnight(virtual: float) -> float:
 
 def iso_utc(ts: float) -> str:
     """`2026-02-26T00:00:00Z` (whole seconds) for a Unix time."""
-    moment = dt.datetime.fromtimestamp(math.floor(ts), tz=dt.timezone.utc).replace(tzinfo=None)
+    moment = dt.datetime.fromtimestamp(math.floor(ts), tz=dt.UTC).replace(tzinfo=None)
     return moment.isoformat() + "Z"

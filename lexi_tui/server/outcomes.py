@@ -16,7 +16,7 @@ from .vocab import join_words
 
 def _fraction(task_id: str, salt: str) -> float:
     """A uniform number in [0, 1) derived from the task id: deterministic "randomness"."""
-    digest = hashlib.sha256(f"{salt}:{task_id}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{salt}:{task_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 

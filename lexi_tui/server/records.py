@@ -41,7 +41,7 @@ class TaskRecord:
 
 def iso_z(ts: float) -> str:
     """Render a Unix time as ISO 8601 UTC with `Z` (milliseconds only when non-zero)."""
-    moment = dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+    moment = dt.datetime.fromtimestamp(ts, tz=dt.UTC)
     millis = moment.microsecond // 1000
     text = moment.replace(microsecond=0, tzinfo=None).isoformat()  # zero-padded year, unlike %Y
     return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
@@ -51,7 +51,7 @@ def parse_iso(text: str) -> float:
     """Parse an ISO 8601 timestamp (naive means UTC) to Unix time; ValueError if it is not one."""
     moment = dt.datetime.fromisoformat(text.strip())
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     return moment.timestamp()
 
 

@@ -29,7 +29,7 @@ MAX_MESSAGE_CHARS = 12_000
 CONTEXT_FIELDS = ("list_id", "campaign_id", "conversation_id")
 
 
-def _service(request: Request) -> "Service":
+def _service(request: Request) -> Service:
     return request.app.state.service
 
 

@@ -195,7 +195,7 @@ class RunningServer:
                 self._cleanup()
                 atexit.unregister(self._cleanup)
 
-    def __enter__(self) -> "RunningServer":
+    def __enter__(self) -> RunningServer:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -17,8 +17,17 @@ from . import drafts
 from .drafts import TaskDraft
 from .outcomes import build_error, build_result
 from .records import TaskRecord, dumps_compact
-from .vocab import (INDUSTRIES, SEED_CAMPAIGNS, SEED_DISMISS_REASONS, SEED_LISTS, SEED_LOCATIONS, SEED_OWNERS,
-                    SEED_STAGES, SEED_TAGS, TITLES)
+from .vocab import (
+    INDUSTRIES,
+    SEED_CAMPAIGNS,
+    SEED_DISMISS_REASONS,
+    SEED_LISTS,
+    SEED_LOCATIONS,
+    SEED_OWNERS,
+    SEED_STAGES,
+    SEED_TAGS,
+    TITLES,
+)
 
 FOURTEEN_DAYS = 14 * 24 * 3600
 _TYPE_WEIGHTS = (("prospect_search", 40), ("campaign_start", 20), ("contact_update", 20), ("list_operation", 20))

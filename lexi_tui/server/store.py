@@ -277,7 +277,7 @@ class TaskStore:
             names = [d[0] for d in cursor.description]
         if row is None:
             return None
-        raw = dict(zip(names, row))
+        raw = dict(zip(names, row, strict=True))
 
         def when(ts: float | None) -> str | None:
             return iso_z(ts) if ts is not None else None

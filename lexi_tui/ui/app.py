@@ -75,6 +75,31 @@ class AppSettings:
     """`--debug`: a `core.debuglog.RequestLog` (a listener) attached to every provider."""
 
 
+def rate_limited_advice(error: RateLimitedError, now: float | None = None) -> str:
+    """When to try again after a 429, under every reading of the rate-limit headers.
+
+    The server's Retry-After when it sent one; else a reset within two minutes is this
+    minute's window ("Try again in 40 s"); nothing left and a reset hours away is the day
+    ("No calls left until 01:00 (in 3 h 12 min)"); otherwise calls remain today, so it is
+    this minute's limit: about a minute (never "until midnight").
+    """
+    import time
+    from datetime import datetime
+
+    now = time.time() if now is None else now
+    if error.retry_after is not None:
+        return f"Try again in {error.retry_after:.0f} s."
+    rate = error.rate_limit
+    wait = rate.seconds_until_reset(now) if rate is not None else None
+    if wait is not None and wait <= 120:
+        return f"Try again in {max(1.0, wait):.0f} s."
+    if rate is not None and rate.remaining == 0 and rate.reset_at is not None:
+        hours, minutes = divmod(int((rate.reset_at - now) // 60), 60)
+        span = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+        return f"No calls left until {datetime.fromtimestamp(rate.reset_at):%H:%M} (in {span})."
+    return "Try again in about a minute."
+
+
 class LexiApp(App[None]):
     """lexi-tui: triage the tasks Lexi queued for approval."""
 
@@ -293,8 +318,8 @@ class LexiApp(App[None]):
             self.request_login(f"The server refused the key: {error.message}")
             return
         if isinstance(error, RateLimitedError):
-            wait = f" Try again in {error.retry_after:.0f} s." if error.retry_after is not None else ""
-            self.notify(f"{error.message}.{wait}", title=title or "Rate limited", severity="warning", markup=False)
+            self.notify(f"{error.message}. {rate_limited_advice(error)}", title=title or "Rate limited",
+                        severity="warning", markup=False)
             return
         self.notify(str(error), title=title or "Request failed", severity="error", timeout=8, markup=False)
 

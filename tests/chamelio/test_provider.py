@@ -369,6 +369,7 @@ def test_login_command_checks_a_chamelio_key_with_chamelio(service: RunningServe
     import keyring
 
     from lexi_tui.cli.account import login_command
+    from lexi_tui.cli.exit_codes import Exit
     from lexi_tui.core.config import Profile
     from memory_keyring import MemoryKeyring
 
@@ -376,7 +377,7 @@ def test_login_command_checks_a_chamelio_key_with_chamelio(service: RunningServe
     keyring.set_keyring(store)
     profile = Profile("legal", base_url(service), provider="chamelio")
     out, err = io.StringIO(), io.StringIO()
-    assert login_command(profile, key=INACTIVE, out=out, err=err) == 1
+    assert login_command(profile, key=INACTIVE, out=out, err=err) == Exit.AUTH  # The key was refused.
     assert "refused" in err.getvalue() and INACTIVE not in err.getvalue()
     assert store.entries == {}
     assert login_command(profile, key=KEY, out=io.StringIO(), err=io.StringIO()) == 0

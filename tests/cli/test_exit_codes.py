@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_support import KEY, home, run_cli, start  # noqa: F401 - fixtures
+from cli_support import KEY, home, run_cli, start, write_config  # noqa: F401 - fixtures
 
 from lexi_tui.cli import exit_codes
 from lexi_tui.cli.exit_codes import MEANINGS, Exit
@@ -63,10 +63,10 @@ def test_a_crash_of_the_app_exits_12_and_names_the_request_log(monkeypatch, caps
     from lexi_tui.core.crash import crash_dir
     from lexi_tui.ui.main.screen import MainScreen
 
-    def broken_store(self, status, tasks) -> None:
+    def broken_store(self, status, tasks, **options) -> None:
         raise RuntimeError("boom in the list")
 
-    monkeypatch.setattr(MainScreen, "_store", broken_store)
+    monkeypatch.setattr(MainScreen, "store", broken_store)
     monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.headless_driver:HeadlessDriver")
     monkeypatch.setenv("LEXI_API_KEY", KEY)
     with start() as server:
@@ -94,8 +94,9 @@ def test_serve_and_webhook_listen_that_cannot_listen_exit_unavailable(home: Path
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        listen = run_cli(home, "webhook-listen", "--secret-env", "HOOK_SECRET", "--port", str(port),
-                         HOOK_SECRET="whsec_x")
+        write_config(home, '[profiles.legal]\nprovider = "chamelio"\n')
+        listen = run_cli(home, "webhook-listen", "--profile", "legal", "--secret-env", "HOOK_SECRET",
+                         "--port", str(port), HOOK_SECRET="whsec_x", CHAMELIO_API_KEY="ca_listen_000000000000")
         serve = run_cli(home, "serve", "--port", str(port))
     assert listen.returncode == Exit.UNAVAILABLE, listen.stderr
     assert "cannot listen" in listen.stderr

@@ -153,7 +153,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 import time
 
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))

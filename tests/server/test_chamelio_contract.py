@@ -12,7 +12,7 @@ import pytest
 
 from lexi_tui.server.options import CHAMELIO_DEMO_KEY
 
-from .conftest import admin_client, admin_get, admin_post, wait_for
+from .conftest import admin_get, admin_post, wait_for
 
 SECRET = "whsec_contract"
 ENVELOPE = {"event", "event_id", "organization_id", "timestamp", "data"}
@@ -170,7 +170,7 @@ def test_failed_deliveries_are_retried_on_the_scaled_schedule_with_the_same_body
     wait_for(lambda: webhooks(server)["pending"] == 0, timeout=10)
     arrivals = [(t, body) for t, _, body in hook.deliveries]
     assert len(arrivals) == 3 and len({body for _, body in arrivals}) == 1  # same event_id, same bytes
-    gaps = [b[0] - a[0] for a, b in zip(arrivals, arrivals[1:])]
+    gaps = [b[0] - a[0] for a, b in zip(arrivals, arrivals[1:], strict=False)]
     assert 60 / scale - 0.02 <= gaps[0] <= 60 / scale + 1.0
     assert 300 / scale - 0.02 <= gaps[1] <= 300 / scale + 1.0
     (delivery,) = [d for d in webhooks(server)["deliveries"] if d["task_id"] == task_id]

@@ -42,7 +42,7 @@ def test_approved_tasks_complete_with_results(server, api) -> None:
     for task_id in ids:
         assert api.post(f"/v1/lexi/tasks/{task_id}/approve").status_code == 200
     completed = listed(api, "completed")  # exec_delay=0: done by the next request
-    for task_id, task in zip(ids, TYPED):
+    for task_id, task in zip(ids, TYPED, strict=True):
         result = completed[task_id]["metadata"]["result"]
         assert set(result) == RESULT_KEYS[task["type"]]
         assert completed[task_id]["metadata"]["simulate"] == "complete"

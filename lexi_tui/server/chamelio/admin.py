@@ -38,11 +38,11 @@ if TYPE_CHECKING:
     from .face import ChamelioFace
 
 
-def _face(request: Request) -> "ChamelioFace":
+def _face(request: Request) -> ChamelioFace:
     return request.app.state.service.chamelio
 
 
-async def _current(request: Request) -> "ChamelioFace":
+async def _current(request: Request) -> ChamelioFace:
     """The face, after moving tasks whose time has come (as every public request does)."""
     face = _face(request)
     await face.process_due()
@@ -56,7 +56,7 @@ def _task_id(request: Request) -> int:
     return int(text)
 
 
-def _record(face: "ChamelioFace", task_id: int) -> dict[str, Any] | None:
+def _record(face: ChamelioFace, task_id: int) -> dict[str, Any] | None:
     record = face.store.admin_record(task_id)
     if record is not None:
         record["task"] = task_body(face.store.get(task_id), face.public_base)["task"]

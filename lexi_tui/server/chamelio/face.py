@@ -166,7 +166,7 @@ def open_face(options: ServerOptions, task_store: TaskStore, clock: ScaledClock 
         store.insert_workflows(workflows)
         rng = random.Random(f"chamelio-timing:{options.random_seed}")
         due: list[float | None] = []
-        for doc, stage in tasks:
+        for _doc, stage in tasks:
             if stage == "executing":
                 due.append(now + options.exec_delay + rng.uniform(5, 60))
             elif stage in ("intake", "review") and step_delay > 0:

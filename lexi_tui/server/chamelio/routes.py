@@ -58,7 +58,7 @@ def _json(value: Any, status: int = 200) -> Response:
     return Response(encode(value), status_code=status, media_type="application/json")
 
 
-def _face(request: Request) -> "ChamelioFace":
+def _face(request: Request) -> ChamelioFace:
     return request.app.state.face
 
 
@@ -191,7 +191,7 @@ async def _internal(request: Request, exc: Exception) -> Response:
 class ChamelioGate:
     """Timed moves, then key check and rate limit, then the routes."""
 
-    def __init__(self, app: ASGIApp, face: "ChamelioFace") -> None:
+    def __init__(self, app: ASGIApp, face: ChamelioFace) -> None:
         self.app = app
         self.face = face
 
@@ -225,7 +225,7 @@ class ChamelioGate:
         await self.app(scope, receive, send_with_headers)
 
 
-def chamelio_app(face: "ChamelioFace") -> ASGIApp:
+def chamelio_app(face: ChamelioFace) -> ASGIApp:
     """The ASGI app to mount at `/chamelio`."""
     routes = [
         Route("/tasks/{task_id}", get_task, methods=["GET"]),

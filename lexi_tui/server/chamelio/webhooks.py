@@ -192,7 +192,7 @@ class WebhookSender:
             response = await asyncio.wait_for(client.post(self.url, content=body, headers=headers), self.timeout)
             status = response.status_code
             outcome = DELIVERED if 200 <= status < 300 else "http_error"
-        except (asyncio.TimeoutError, httpx.TimeoutException):
+        except (TimeoutError, httpx.TimeoutException):
             outcome, error = "timeout", f"no answer within {self.timeout:g} s"
         except Exception as exc:  # httpx.HTTPError, OSError, an unusable URL: all mean "not delivered"
             outcome, error = "connection_error", type(exc).__name__

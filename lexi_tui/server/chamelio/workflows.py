@@ -242,7 +242,7 @@ def workflow_doc(workflow_id: int, template: Template, version: int, suffix: str
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    moment = dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+    moment = dt.datetime.fromtimestamp(ts, tz=dt.UTC).replace(microsecond=0, tzinfo=None)
     return moment.isoformat() + "Z"
 
 

@@ -39,7 +39,7 @@ from .responses import ApiError, data_response, read_json_body, validation_error
 from .store import DuplicateTaskError
 
 if TYPE_CHECKING:
-    from .app import Service
+    from .service import Service
 
 
 def _service(request: Request) -> Service:

@@ -23,7 +23,7 @@ from .responses import ApiError, data_response, read_json_body, validation_error
 from .store import InsufficientCredits, TaskBackendError, TaskNotFound, TaskStateError
 
 if TYPE_CHECKING:
-    from .app import Service
+    from .service import Service
 
 MAX_MESSAGE_CHARS = 12_000
 CONTEXT_FIELDS = ("list_id", "campaign_id", "conversation_id")

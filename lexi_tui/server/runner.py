@@ -27,8 +27,9 @@ from typing import Any
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
-from .app import Service, build_app, open_service
+from .app import build_app
 from .options import CHAMELIO_PREFIX, GATEWAY_PREFIX, ServerOptions
+from .service import Service, open_service
 
 logger = logging.getLogger("lexi_tui.server")
 

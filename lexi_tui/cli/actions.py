@@ -28,7 +28,6 @@ from typing import Any
 from lexi_tui.api import errors
 from lexi_tui.api.models import Task
 from lexi_tui.cli import confirm, quota
-from lexi_tui.cli.commands import ACTIONS, provider_capabilities
 from lexi_tui.cli.exit_codes import Exit
 from lexi_tui.cli.output import err, fit, out, terminal_width
 from lexi_tui.cli.session import QuotaExhausted, Session
@@ -40,6 +39,9 @@ from lexi_tui.core.outcomes import Outcome
 PROGRESS_MIN = 5
 """Runs of this many tasks show `12/40 sent` on stderr (when stderr is a terminal)."""
 MIN_PREFIX = 4
+
+ACTIONS = {"approve": "approve", "dismiss": "dismiss", "reject": "dismiss", "cancel": "cancel"}
+"""Command name -> the action sent (`reject` is Chamelio's word for dismissing)."""
 
 
 class UsageProblem(Exception):
@@ -55,7 +57,9 @@ async def act(invocation: Any, request_log: Any = None) -> int:
     if not wanted:
         err(f"lexi-tui {command}: no task ids given")
         return Exit.USAGE
-    title, caps = provider_capabilities()[profile.provider]
+    from lexi_tui.providers import info
+
+    title, caps = info(profile.provider).title, info(profile.provider).capabilities
     if action == "cancel" and not caps.cancel:  # Said before any key is needed.
         err(f"lexi-tui cancel: {title} tasks cannot be cancelled (profile {profile.name!r}); "
             f"`lexi-tui {caps.dismiss_label.lower()}` them instead.")

@@ -22,14 +22,13 @@ from typing import Any
 from lexi_tui.cli import exit_codes
 
 COMMANDS = ("tasks", "approve", "dismiss", "reject", "cancel", "chat", "watch")
-ACTIONS = {"approve": "approve", "dismiss": "dismiss", "reject": "dismiss", "cancel": "cancel"}
 """Command name -> the provider's action (Chamelio's reject is its dismiss)."""
 _FORMAT = argparse.RawDescriptionHelpFormatter
 
 
 def add_commands(subparsers: Any) -> None:
     """Register the subcommands on `lexi-tui`'s subparsers (`parser.add_subparsers()`)."""
-    from lexi_tui.cli.parser import add_shared_options
+    from lexi_tui.cli.options import add_shared_options
 
     def command(name: str, codes: tuple[exit_codes.Exit, ...], **kwargs: Any) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -229,18 +228,10 @@ async def _chat(invocation: Any, request_log: Any) -> int:
 
 
 def provider_capabilities() -> dict[str, tuple[str, Any]]:
-    """Each provider's title and `Capabilities`, by the config's provider name.
-
-    Assumption: `providers.PROVIDERS` has no capabilities yet, so they are read from the
-    provider classes; importing them loads httpx, which is why this runs only for `--help`
-    and completion scripts.
-    """
+    """Each provider's title and `Capabilities`, by the config's provider name (no httpx)."""
     from lexi_tui.providers import PROVIDERS
-    from lexi_tui.providers.chamelio import ChamelioProvider
-    from lexi_tui.providers.lexi import LexiProvider
 
-    classes = {LexiProvider.name: LexiProvider, ChamelioProvider.name: ChamelioProvider}
-    return {kind: (info.title, classes[kind].capabilities) for kind, info in PROVIDERS.items() if kind in classes}
+    return {kind: (info.title, info.capabilities) for kind, info in PROVIDERS.items()}
 
 
 def _views_help() -> str:

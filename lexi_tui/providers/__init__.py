@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from lexi_tui.providers.base import Capabilities, Provider, WatchingProvider
-from lexi_tui.providers.lexi import LexiProvider
+from lexi_tui.providers.base import Provider, WatchingProvider
+from lexi_tui.providers.capabilities import CHAMELIO_CAPABILITIES, LEXI_CAPABILITIES, Capabilities
+
+if TYPE_CHECKING:
+    from lexi_tui.providers.lexi import LexiProvider
 
 __all__ = ["Capabilities", "Provider", "WatchingProvider", "LexiProvider", "ProviderInfo", "PROVIDERS",
            "create_provider", "info"]
@@ -33,6 +37,8 @@ class ProviderInfo:
     key_hint: str
     default_base_url: str
     check_key: KeyCheck
+    capabilities: Capabilities
+    """What it can do (views, reasons, words), known before a client exists."""
 
 
 async def _check_lexi(key: str, base_url: str, *, ca_bundle: str | None = None, transport: object = None) -> None:
@@ -50,10 +56,19 @@ async def _check_chamelio(key: str, base_url: str, *, ca_bundle: str | None = No
 
 PROVIDERS: dict[str, ProviderInfo] = {
     "lexi": ProviderInfo("Lexi", "LEXI_API_KEY", "wbk_…", "https://data.leadlex.com/functions/v1/api-gateway",
-                         _check_lexi),
+                         _check_lexi, LEXI_CAPABILITIES),
     "chamelio": ProviderInfo("Chamelio", "CHAMELIO_API_KEY", "ca_…", "https://platform.chamelio.ai",
-                             _check_chamelio),
+                             _check_chamelio, CHAMELIO_CAPABILITIES),
 }
+
+
+def __getattr__(name: str) -> Any:
+    """`LexiProvider` on first use: importing the package must not load httpx."""
+    if name == "LexiProvider":
+        from lexi_tui.providers.lexi import LexiProvider
+
+        return LexiProvider
+    raise AttributeError(f"module 'lexi_tui.providers' has no attribute {name!r}")
 
 
 def info(kind: str) -> ProviderInfo:
@@ -71,6 +86,8 @@ def create_provider(kind: str, api_key: str, base_url: str, *, profile: str = "d
     `profile` names the Chamelio watch list; Lexi lists by status and does not need it.
     """
     if kind == "lexi":
+        from lexi_tui.providers.lexi import LexiProvider
+
         return LexiProvider(api_key, base_url, **options)
     if kind == "chamelio":
         from lexi_tui.providers.chamelio import ChamelioProvider

@@ -8,43 +8,15 @@ it is False.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lexi_tui.api.lexi import ResponseInfo, ResponseListener
 from lexi_tui.api.models import ChatReply, Task
 from lexi_tui.api.ratelimit import RateLimit
+from lexi_tui.providers.capabilities import Capabilities
 
 if TYPE_CHECKING:
+    from lexi_tui.api.lexi import ResponseInfo, ResponseListener
     from lexi_tui.core.actions import ActionTarget
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a provider supports; screens show only the keys and fields that apply."""
-
-    views: tuple[str, ...]
-    """Status views, the first being the approval queue the app opens on."""
-    executing_view: str | None = None
-    """Where an approved task waits while it runs (followed until it finishes)."""
-    finished_views: tuple[str, ...] = ()
-    chat: bool = False
-    comments: bool = False
-    """Approve and reject can carry a comment."""
-    variables: bool = False
-    """An approval can set variables (a form validates each type before sending)."""
-    reasons: tuple[tuple[str, str], ...] = ()
-    """Preset reasons for dismissing/rejecting: (code, when to use it)."""
-    dismiss_label: str = "Dismiss"
-    cancel: bool = False
-    add_by_reference: bool = False
-    """Tasks are added by id or URL (no list endpoint) and kept in a watch list."""
-    known_types: bool = True
-    """Task types come from a fixed vocabulary (Lexi's); False: free text (a workflow name)."""
-    reads_one_task: bool = False
-    """`get(task_id)` reads one task now, in one call (after a 409, to say where it went)."""
-    status_read_calls: int = 1
-    """The most calls one `status_of` makes (Lexi reads lists: up to 5; Chamelio: 1)."""
 
 
 class Provider(Protocol):

@@ -37,31 +37,8 @@ from lexi_tui.api.chamelio_models import APPROVAL_STEP_TYPE, ApprovalDetails, Ch
 from lexi_tui.api.errors import InvalidKeyError, LexiError, NotFoundError, RateLimitedError
 from lexi_tui.api.models import ChatReply, Task
 from lexi_tui.core.outcomes import MOVED_ON
-from lexi_tui.providers.base import Capabilities, ClientBacked
-
-REJECT_PRESETS: tuple[tuple[str, str], ...] = (
-    ("Terms need changes", "send it back: the terms must be renegotiated"),
-    ("Missing documents", "a file or a signature is missing"),
-    ("Outside policy", "the request breaks a policy or an approval limit"),
-    ("Duplicate request", "the same request already exists"),
-)
-"""Rejection presets: the chosen text is sent as the rejection's comment."""
-
-CHAMELIO_CAPABILITIES = Capabilities(
-    views=("pending", "in_progress", "completed", "failed", "cancelled"),
-    executing_view="in_progress",
-    finished_views=("completed", "failed", "cancelled"),
-    chat=False,
-    comments=True,
-    variables=True,
-    reasons=REJECT_PRESETS,
-    dismiss_label="Reject",
-    cancel=True,
-    add_by_reference=True,
-    known_types=False,
-    reads_one_task=True,
-    status_read_calls=1,
-)
+from lexi_tui.providers.base import ClientBacked
+from lexi_tui.providers.capabilities import CHAMELIO_CAPABILITIES
 
 SNAPSHOT_MAX_AGE = 1.0
 """Seconds a refresh's snapshot answers further `list_tasks` calls without a new GET."""

@@ -11,20 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lexi_tui.api.lexi import DEFAULT_BASE_URL, LexiClient
-from lexi_tui.api.models import DISMISS_REASONS, ChatReply, Task
-from lexi_tui.providers.base import Capabilities, ClientBacked
-
-LEXI_VIEWS = ("pending", "approved", "completed", "dismissed", "failed")
-
-LEXI_CAPABILITIES = Capabilities(
-    views=LEXI_VIEWS,
-    executing_view="approved",
-    finished_views=("completed", "failed"),
-    chat=True,
-    reasons=DISMISS_REASONS,
-    reads_one_task=False,
-    status_read_calls=len(LEXI_VIEWS),
-)
+from lexi_tui.api.models import ChatReply, Task
+from lexi_tui.providers.base import ClientBacked
+from lexi_tui.providers.capabilities import LEXI_CAPABILITIES
 
 READ_ORDER: dict[str | None, tuple[str, ...]] = {
     # Forward order of a task's life, so a task moving on while we read cannot slip past:

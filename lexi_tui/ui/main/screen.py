@@ -239,8 +239,8 @@ class MainScreen(Screen[None]):
             return f"No {view.replace('_', ' ')} tasks: the queue is clear"
         return f"No {view.replace('_', ' ')} tasks"
 
-    MAX_PROBLEM_LINES = 2
-    """Problems listed under the list; more are counted on a third line."""
+    MAX_PROBLEM_LINES = 3
+    """Rows under the list for its problems; the last one holds every problem left over."""
     _problems_shown = ""
     """The lines under the list now (set only by `_listed`)."""
 
@@ -248,21 +248,23 @@ class MainScreen(Screen[None]):
     def _listed(self, event: TaskTable.Listed) -> None:
         """Say under the list what the server sent that could not be shown as it came (a
         duplicated or empty id, a task too deep to read; for a watch list, a task that could
-        not be read). One line per problem, the same lines until the problems change: never a
-        toast per refresh."""
+        not be read). One row per problem, the same rows until the problems change: never a
+        toast per refresh. Each row is one line, cut with an ellipsis."""
         problems = list(event.problems)
         for task_id, error in self.provider.refresh_problems.items():
             kept = "its last known state is shown" if self.table.get(task_id) else "it is not shown"
             problems.append(f"Task {show_id(task_id)} could not be read ({error}); {kept}.")
-        box = self.query_one("#list-problems", Static)
-        lines = [f"⚠ {problem}" for problem in problems[: self.MAX_PROBLEM_LINES]]
-        if len(problems) > self.MAX_PROBLEM_LINES:
-            lines.append(f"⚠ and {len(problems) - self.MAX_PROBLEM_LINES} more problems with this list")
-        shown = "\n".join(lines)
+        rows = problems[: self.MAX_PROBLEM_LINES - 1]
+        if len(problems) >= self.MAX_PROBLEM_LINES:
+            rows.append(" ".join(problems[self.MAX_PROBLEM_LINES - 1:]))
+        shown = "\n".join(rows)
         if shown != self._problems_shown:
             self._problems_shown = shown
-            box.update(plain(shown, limit=2_000))
-            box.set_class(bool(lines), "-shown")
+            text = Text(no_wrap=True, overflow="ellipsis")
+            for number, row in enumerate(rows):
+                text.append_text(plain(("\n" if number else "") + "⚠ " + row, limit=2_000))
+            self.query_one("#list-problems", Static).update(text)
+            self.query_one("#list-problems", Static).set_class(bool(rows), "-shown")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Footer state: False hides a key this provider does not have, None greys it out."""

@@ -51,7 +51,7 @@ class KeyTable:
                          style=key_style)  # type: ignore[arg-type]
         table.add_column("What it does", ratio=1)
         if wide:
-            table.add_column("Binding id (remap in config.toml)", no_wrap=True, style=id_style)  # type: ignore[arg-type]
+            table.add_column("Binding id", no_wrap=True, style=id_style)  # type: ignore[arg-type]
         for name, rows in self.sections:
             table.add_row(Text(name, style=title), *([""] * (2 if wide else 1)))  # type: ignore[arg-type]
             for keys, does, binding_id in rows:

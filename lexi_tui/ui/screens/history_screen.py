@@ -147,7 +147,8 @@ class HistoryScreen(ModalScreen[None]):
         def line(*parts: str | None, style: str = "") -> Text:
             return plain(" · ".join(part[:limit] for part in parts if part), style, single_line=True, limit=limit)
 
-        text = line(entry.description or "(no description)", style="bold")
+        text = Text()
+        text.append_text(line(entry.description or "(no description)", style="bold"))
         text.append("\n")
         text.append_text(line(f"task {show_id(entry.task_id)}" if entry.task_id else "no task id",
                               entry.task_type or None, entry.source or None,

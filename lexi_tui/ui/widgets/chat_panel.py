@@ -66,7 +66,8 @@ class TaskCard(Vertical):
             yield Button("Dismiss  ^n", variant="error", id="card-dismiss", compact=True)
 
     def _line(self, state: str) -> Text:
-        line = Text(f"{state}: ", style="bold", end="")
+        line = Text(end="")
+        line.append(f"{state}: ", style="bold")
         line.append_text(plain(self._summary, single_line=True, limit=SUMMARY_CHARS))
         return line
 
@@ -299,7 +300,8 @@ class ChatPanel(Vertical):
 
     def _add(self, who: str, text: str) -> None:
         prefix = {"user": "You: ", "lexi": "Lexi: ", "error": "! ", "note": "? ", "done": ""}[who]
-        body = Text(prefix, style="bold", end="")
+        body = Text(end="")
+        body.append(prefix, style="bold")
         body.append_text(plain(text))
         log = self.query_one("#chat-log", VerticalScroll)
         log.mount(Static(body, classes=f"chat-message chat-{who}"))

@@ -21,6 +21,7 @@ Assumption: the app defines no binding groups (`Binding.group`), so every key is
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
@@ -35,8 +36,8 @@ from textual.widgets._footer import FooterKey
 KEPT_ACTIONS = frozenset({"app.help", "app.quit", "help", "quit"})
 """Never left out of the footer (bindings on the app: "help" and "quit")."""
 PRIORITY: dict[str, int] = {
-    "card('approve')": 4, "card('dismiss')": 4, "close": 4, "show_all": 4,
-    "approve": 3, "dismiss_task": 3,
+    "card('approve')": 4, "card('dismiss')": 4, "show_all": 4,
+    "approve": 3, "dismiss_task": 3, "close": 3,
     "undo": 2, "add_task": 2,
 }
 """Higher stays longer when the footer is too narrow; an action not listed is 1."""
@@ -134,20 +135,28 @@ class QuietFooter(Footer):
         return binding, enabled, tooltip
 
     def _layout(self, screen: Screen) -> tuple[bool, list[Shown], tuple[Binding, bool, str] | None]:
-        """Compact or not, the keys that fit, and the palette key."""
+        """Compact or not, the keys that fit, and the palette key (without its word when even
+        Help and Quit would not fit with it)."""
         compact = self.app.size.width < COMPACT_BELOW
         palette = self._palette(screen)
+        items = self._items(screen)
+        width = self.size.width
+        if width <= 0:
+            return compact, items, palette
         reserved = 0
         if palette is not None:
             binding = palette[0]
-            reserved = palette_width(self.app.get_key_display(binding), binding.description, compact)
-        items = self._items(screen)
-        width = self.size.width
-        return compact, (fit(items, width, compact, reserved) if width > 0 else items), palette
+            key = self.app.get_key_display(binding)
+            reserved = palette_width(key, binding.description, compact)
+            kept = sum(key_width(item, compact) for item in items if item.action in KEPT_ACTIONS)
+            if kept + reserved > width:
+                palette = (dataclasses.replace(binding, description=""), palette[1], palette[2])
+                reserved = palette_width(key, "", compact)
+        return compact, fit(items, width, compact, reserved), palette
 
     def _what_it_shows(self, screen: Screen) -> Hashable:
         compact, items, palette = self._layout(screen)
-        return compact, tuple(items), (palette[0].key, palette[1]) if palette else None
+        return compact, tuple(items), (palette[0].key, palette[0].description, palette[1]) if palette else None
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:

@@ -213,7 +213,9 @@ class JsonView(ScrollView, can_focus=True):
         self._generation += 1
         self.everything = True
         self._set_lines([], note="formatting everything…")
-        width = max(WRAP_CHARS if not self.size.width else self.scrollable_content_region.width, 20)
+        # The width on screen, less the vertical scrollbar the long result will bring.
+        region = self.scrollable_content_region.width
+        width = WRAP_CHARS if not region else max(20, region - (0 if self.show_vertical_scrollbar else 1))
         self._format(format_everything, (description, value, width), self._generation)
 
     def show_note(self, note: str) -> None:

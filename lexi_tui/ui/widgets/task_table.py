@@ -558,8 +558,7 @@ class TaskTable(ScrollView, can_focus=True):
         row.append_text(_fit(description, desc_width))
         row.append(" ")
         if note is not None:
-            row.append(note[0], self._style(note[1]))
-            row.append(" ")
+            row.append(note[0] + " ", self._style(note[1]))  # The space in the same segment: one run of text.
         age_text = _fit(age, age_width) if len(age) > age_width else Text(age.rjust(age_width))
         age_text.stylize_before(self._style("busy" if busy else "error" if error else "age"))
         row.append_text(age_text)

@@ -1,6 +1,6 @@
 """The chat as documented, against answers the local service does not give: a lost answer, a
 contradictory one, and a retry that must not queue the same task twice without the person
-knowing. (402, done-at-once and queued replies from the local service: tests/ui/test_chat.py.)"""
+knowing. (402, done-at-once and queued replies from the local service: tests/ui/test_chat_panel.py.)"""
 
 from __future__ import annotations
 

@@ -49,6 +49,7 @@ async def test_bad_tasks_are_left_out_said_once_and_the_others_shown() -> None:
             assert screen.table.visible_ids() == ["t-1", "t-2", LOOK_ALIKE, CONTROL_ID]
             assert tab(screen, "pending") == "Pending 4"  # As many rows as the tab says.
             assert screen.table.get("t-1").description == "first copy"
+            await wait_for(pilot, lambda: "⚠" in problems_line(screen))  # Said once the list is shown.
             shown = problems_line(screen)
             assert "⚠ The server sent 2 tasks with id t-1; only the first is shown." in shown
             assert "1 task without an id was skipped." in shown

@@ -68,7 +68,7 @@ async def test_help_and_quit_stay_on_the_footer_at_80_and_60_columns(service) ->
     app = make_app(service)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
-        await pilot.pause()
+        await wait_for(pilot, lambda: "q Quit" in bottom_line(app))
         wide = bottom_line(app)
         for key in ("space Mark", "a Approve", "d Dismiss", "u Undo", "c Chat", "q Quit", "? Help", "^p palette"):
             assert key in wide, f"{key!r} is not on the footer at 120 columns: {wide!r}"
@@ -76,7 +76,7 @@ async def test_help_and_quit_stay_on_the_footer_at_80_and_60_columns(service) ->
         # columns of the bottom row: at 60 columns the palette key loses its word.
         for size, keys in (((80, 24), ("? Help", "q Quit", "^p palette", "a Approve")), ((60, 20), ("? Help", "q Quit", "^p"))):
             await pilot.resize_terminal(*size)
-            await pilot.pause(0.2)
+            await wait_for(pilot, lambda: all(key in bottom_line(app) for key in keys))
             footer = bottom_line(app)
             for key in keys:
                 assert key in footer, f"{key!r} is not on the footer at {size}: {footer!r}"
@@ -86,7 +86,7 @@ async def test_at_60_columns_with_live_refresh_the_footer_keeps_approve_too(serv
     app = make_app(service, refresh_interval=60)
     async with app.run_test(size=(60, 20)) as pilot:
         await loaded(pilot)
-        await pilot.pause()
+        await wait_for(pilot, lambda: "q Quit" in bottom_line(app))
         footer = bottom_line(app)
         for key in ("a Approve", "? Help", "q Quit", "^p palette"):
             assert key in footer, f"{key!r} is not on the footer: {footer!r}"
@@ -97,8 +97,8 @@ async def test_the_chats_keys_are_on_the_footer_while_it_is_open(service) -> Non
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await loaded(pilot)
         await pilot.press("c")
-        footer = bottom_line(app)
-        assert "esc Close chat" in footer and "^y" not in footer  # No card yet: nothing to approve.
+        await wait_for(pilot, lambda: "esc Close chat" in bottom_line(app))
+        assert "^y" not in bottom_line(app)  # No card yet: nothing to approve.
         screen.chat.query_one("#chat-input").value = "Find 50 CEOs at law firms in California"
         await pilot.press("enter")
         await wait_for(pilot, lambda: "^y Approve" in bottom_line(app))
@@ -148,9 +148,8 @@ async def test_empty_views_say_why() -> None:
         app = make_app(service)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await loaded(pilot)
-            await pilot.pause()
             fields = screen.detail.query_one("#detail-fields", Static)
-            assert "No pending tasks: the queue is clear" in str(fields.render())
+            await wait_for(pilot, lambda: "No pending tasks: the queue is clear" in str(fields.render()))
             assert "No pending tasks: the queue is clear" in screen.table.render_line(1).text
             await pilot.press("5")  # Failed: fetched on demand, slowly.
             assert "Not fetched yet" in str(fields.render())
@@ -178,8 +177,7 @@ async def test_campaign_rows_keep_the_contact_count_in_view_at_80_columns(servic
         assert "150 contacts" in line
         assert screen.table.select(next(i for i in screen.table.visible_ids()
                                         if screen.table.get(i).type == "campaign_start"))
-        await pilot.pause()
-        assert "150 contacts" in str(screen.detail.query_one("#detail-fields", Static).render())
+        await wait_for(pilot, lambda: "150 contacts" in str(screen.detail.query_one("#detail-fields", Static).render()))
 
 
 async def test_h_closes_the_history_after_esc_leaves_its_filter(service) -> None:

@@ -59,7 +59,8 @@ async def test_a_rejected_task_says_rejected_in_its_row_and_details(server: Runn
         screen.action_view(view)
         await pilot.pause()
         assert screen.table.select(task.id)
-        await pilot.pause()
+        fields_widget = screen.detail.query_one("#detail-fields", Static)
+        await wait_for(pilot, lambda: "Vendor NDA" in str(fields_widget.render()))
         row = next(screen.table.render_line(y).text for y in range(screen.table.task_count)
                    if "Vendor NDA" in screen.table.render_line(y).text)
         assert "✖ rejected" in row
@@ -69,16 +70,15 @@ async def test_a_rejected_task_says_rejected_in_its_row_and_details(server: Runn
         screen.action_view(view)
         await wait_for(pilot, lambda: screen.table.get(task.id) is not None)
         assert screen.table.select(task.id)
-        await pilot.pause()
-        assert "✔ approved" in str(screen.detail.query_one("#detail-fields", Static).render())
+        await wait_for(pilot, lambda: "✔ approved" in str(fields_widget.render()))
 
 
 async def test_an_empty_watch_list_says_how_to_add_a_task(server: RunningServer) -> None:
     app = make_app(server)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await loaded(pilot)
-        await pilot.pause()
         expected = "Press + to watch a task by id or URL"
+        await wait_for(pilot, lambda: expected in str(screen.detail.query_one("#detail-fields", Static).render()))
         assert expected in screen.table.render_line(1).text
         assert expected in str(screen.detail.query_one("#detail-fields", Static).render())
 
@@ -94,7 +94,7 @@ async def test_a_watched_task_that_could_not_be_read_is_named_under_the_list(ser
     app = make_app(server)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await loaded(pilot)
-        await pilot.pause()
+        await wait_for(pilot, lambda: screen.query_one("#list-problems").has_class("-shown"))
         line = str(screen.query_one("#list-problems", Static).render())
         assert line == "⚠ Task 4242 could not be read (Server error (HTTP 500, request req_1)); it is not shown."
         assert screen.table.task_count == 1

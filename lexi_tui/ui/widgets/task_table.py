@@ -404,6 +404,14 @@ class TaskTable(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.MarksChanged(self))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Mark keys grey out when there is nothing to mark (or no mark to clear)."""
+        if action in ("toggle_mark", "mark_visible") and not self._order:
+            return None
+        if action == "clear_marks" and not self.marked:
+            return None
+        return True
+
     def action_toggle_mark(self) -> None:
         task = self.current
         if task is None:
@@ -523,9 +531,9 @@ class TaskTable(ScrollView, can_focus=True):
         """What an empty list says, on its second line."""
         text = self.empty_text()
         self._empty_shown = text
-        line = Text("  " + text, no_wrap=True, overflow="ellipsis", end="", style=self._style("empty"))
-        line.stylize_before(self.rich_style)
-        line.truncate(width, overflow="ellipsis", pad=True)
+        line = Text("  " + text, no_wrap=True, overflow="ellipsis", end="", style=self.rich_style)
+        line.stylize(self._style("empty"))
+        line.truncate(width, overflow="ellipsis", pad=True)  # The padding keeps the list's background.
         segments = list(line.render(self.app.console))
         return Strip(Segment.adjust_line_length(segments, width, style=self.rich_style), width)
 

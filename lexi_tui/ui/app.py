@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.screen import Screen
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
@@ -292,7 +293,12 @@ class LexiApp(App[None]):
         super()._handle_exception(error)
 
     def _fatal_error(self) -> None:
-        """Replace Textual's traceback-with-locals (it could show the key) by a report file."""
+        """Replace Textual's traceback-with-locals (it could show the key) by a report file.
+
+        The report and the message name the request log when `--debug` wrote one, and every
+        key in use is masked: the environment's, the provider's, the profiles' keys given up
+        front, and those the API layer registered (`api.text.redact`).
+        """
         import os
 
         from rich.text import Text
@@ -301,14 +307,20 @@ class LexiApp(App[None]):
 
         error = getattr(self, "_crash", None)
         secrets = [os.environ.get("LEXI_API_KEY", ""), os.environ.get("CHAMELIO_API_KEY", ""),
-                   self._provider.secret if self._provider else ""]
+                   self._provider.secret if self._provider else "", self.settings.api_key or "",
+                   *self.settings.profile_keys.values()]
+        log = getattr(self.settings.request_log, "path", None)
         self.bell()
         summary = scrub(f"{type(error).__name__}: {error}", secrets) if error else "unknown error"
         try:
-            where = f"A crash report was written to {write_crash_report(error, secrets)}" if error else ""
+            where = (f"A crash report was written to {write_crash_report(error, secrets, debug_log=log)}"
+                     if error else "")
         except OSError as problem:
             where = f"(The crash report could not be written: {problem})"
-        message = Text.assemble(("lexi-tui stopped because of an unexpected error.\n", "bold red"), summary, "\n", where)
+        if log is not None:
+            where += f"\nThe request log of this session (--debug) is {log}: attach it too."
+        message = Text.assemble(("lexi-tui stopped because of an unexpected error.\n", "bold red"),
+                                scrub(summary, secrets)[:2_000], "\n", scrub(where, secrets))
         self._exit_renderables.append(message)
         self._close_messages_no_wait()
 
@@ -332,18 +344,46 @@ class LexiApp(App[None]):
                 return screen
         return None
 
+    def command_bindings(self, main: MainScreen) -> list[tuple[str, list[tuple[DOMNode, Binding]]]]:
+        """Every key of the triage screen by section, with the node whose action it runs: what
+        the help lists and the command palette offers (one list, so the two cannot drift).
+
+        Keys this provider does not have (`check_action` False) are left out; the views are
+        named (`MainScreen.relabel`).
+        """
+        from lexi_tui.ui.widgets.chat_panel import ChatPanel
+        from lexi_tui.ui.widgets.json_view import JsonView
+
+        def keys(node: DOMNode, bindings: Iterable[BindingType], relabel: Callable[[Binding], Binding] | None = None,
+                 ) -> list[tuple[DOMNode, Binding]]:
+            out = []
+            for binding in bindings:
+                if not isinstance(binding, Binding) or node.check_action(binding.action.split("(")[0], ()) is False:
+                    continue
+                out.append((node, relabel(binding) if relabel else binding))
+            return out
+
+        sections = [("Tasks", keys(main, main.BINDINGS, main.relabel)),
+                    ("List", keys(main.table, TaskTable.BINDINGS))]
+        if main.capabilities.chat:
+            chat = main.chat
+            sections.append(("Chat", [(chat, b) for b in ChatPanel.BINDINGS if isinstance(b, Binding)]))
+        view = main.detail.json_view
+        sections.append(("Metadata", [(view, b) for b in JsonView.BINDINGS if isinstance(b, Binding) and b.id]))
+        app_keys = [(node, b) for node, b in keys(self, self.BINDINGS)
+                    if b.id != "app.profile" or len(self.settings.profiles) > 1]
+        sections.append(("App", app_keys))
+        return sections
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
         main = self.main_screen
         sections: list[tuple[str, Iterable[Binding]]] = []
         if main is not None:
-            # Only keys this provider has: a hidden action (check_action False) is not listed.
-            # Described in the provider's words: `d` is "Reject" for Chamelio, as in the footer.
-            sections.append(("Tasks", [main.relabel(b) for b in main.BINDINGS if isinstance(b, Binding)
-                                       and main.check_action(b.action.split("(")[0], ()) is not False]))
-        sections.append(("List", [b for b in TaskTable.BINDINGS if isinstance(b, Binding)]))
-        sections.append(("App", [b for b in self.BINDINGS if isinstance(b, Binding)]))
+            sections.extend((title, [binding for _node, binding in found]) for title, found in self.command_bindings(main))
+        else:
+            sections.append(("App", [b for b in self.BINDINGS if isinstance(b, Binding)]))
         sections.append(("Everywhere", [Binding("ctrl+p", "command_palette", "Command palette: every action by name")]))
         notes = []
         if main is not None:
@@ -423,31 +463,42 @@ class LexiApp(App[None]):
         return True
 
     def action_toggle_light(self) -> None:
-        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+        """ctrl+t: between the configured theme and its light (or dark) counterpart."""
+        configured = self.settings.theme if self.settings.theme in self.available_themes else "textual-dark"
+        if self.theme != configured:
+            self.theme = configured
+        else:
+            self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    PALETTE_LEAVES_OUT = frozenset({"list.up", "list.down", "list.page_up", "list.page_down"})
+    """Keys not offered in the command palette: one row or one page down, run once from a
+    palette, is not an action anyone looks for (they are in the help)."""
+    PALETTE_TITLES: ClassVar[dict[str, str]] = {
+        "chat.approve": "Approve the task Lexi proposed",
+        "chat.dismiss": "Dismiss the task Lexi proposed",
+    }
+    """Palette titles where the footer's short word would be ambiguous out of context."""
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """Textual's commands (theme, screenshot…), then every key of the triage screen by
+        name, derived from the bindings (`command_bindings`), each with its key as bound now."""
+        from functools import partial
+
+        from lexi_tui.ui.keys import format_keys
+
         main = self.main_screen
-        if main is None or screen is not main:
+        ours = main is not None and screen is main
+        for command in super().get_system_commands(screen):
+            if not (ours and command.title == "Quit"):  # Ours below: it asks about held actions.
+                yield command
+        if main is None or not ours:
             return
-        caps = main.capabilities
-        yield SystemCommand("Approve task", "Approve the task under the cursor (a)", main.action_approve)
-        yield SystemCommand(f"{caps.dismiss_label} task", f"{caps.dismiss_label} the task under the cursor, with a reason (d)", main.action_dismiss_task)
-        if caps.chat:
-            yield SystemCommand("Chat with Lexi", "Open the chat panel (c)", main.action_chat)
-        if caps.add_by_reference:
-            yield SystemCommand("Add task by id or URL", "Watch a task someone shared (+)", main.action_add_task)
-        if caps.cancel:
-            yield SystemCommand("Cancel task", "Cancel the task's workflow, after a confirmation (x)",
-                                main.action_cancel_task)
-        if len(self.settings.profiles) > 1:
-            yield SystemCommand("Switch profile", "Go to another profile, e.g. Lexi or Chamelio (P)",
-                                self.action_switch_profile)
-        yield SystemCommand("Refresh", "Fetch the list now (r)", main.action_refresh)
-        yield SystemCommand("Filter", "Narrow the list as you type (/)", main.action_filter)
-        yield SystemCommand("Copy task id", "Copy the task id to the clipboard via OSC 52 (y)", main.action_copy_id)
-        yield SystemCommand("Copy metadata JSON", "Copy the metadata to the clipboard via OSC 52 (Y)", main.action_copy_json)
-        for number, view in enumerate(caps.views, start=1):
-            yield SystemCommand(f"Show {view} tasks", f"Switch to the {view} view ({number})", lambda v=view: main.action_view(v))
-        yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark (ctrl+t)", self.action_toggle_light)
-        yield SystemCommand("Help", "Every key (?)", self.action_help)
+        keymap: dict[str, str] = dict(getattr(self, "_keymap", {}) or {})
+        for _title, found in self.command_bindings(main):
+            for node, binding in found:
+                if binding.id in self.PALETTE_LEAVES_OUT:
+                    continue
+                keys = format_keys(keymap.get(binding.id or "", binding.key))
+                does = binding.tooltip or binding.description
+                title = self.PALETTE_TITLES.get(binding.id or "", binding.description)
+                yield SystemCommand(title, f"{does} ({keys})", partial(node.run_action, binding.action))

@@ -185,3 +185,35 @@ def test_light_theme(snap_compare, service, make_app) -> None:
     assert snap_compare(make_app(theme="textual-light"), terminal_size=WIDE, run_before=run_before)
     assert seen == {"dark": False}
 
+
+
+def test_an_empty_queue_says_so(snap_compare, start_service, make_app) -> None:
+    start_service(tasks=())
+    seen: dict[str, Any] = {}
+
+    async def run_before(pilot) -> None:
+        from lexi_tui.ui.main.screen import MainScreen
+
+        app = pilot.app  # Not `loaded`: it waits for metadata, and an empty queue has none.
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
+        fields = app.screen.detail.query_one("#detail-fields", Static)
+        await wait_until(pilot, lambda: "queue is clear" in str(fields.render()))
+        seen["detail"] = str(fields.render())
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SMALL, run_before=run_before)
+    assert seen == {"detail": "No pending tasks: the queue is clear"}
+
+
+def test_help_at_80x24(snap_compare, service, make_app) -> None:
+    seen: dict[str, Any] = {}
+
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        seen["help"] = True
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SMALL, run_before=run_before)
+    assert seen == {"help": True}

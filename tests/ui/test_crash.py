@@ -40,3 +40,29 @@ async def test_a_crash_writes_a_scrubbed_report_and_says_where(service, monkeypa
     shown = capsys.readouterr().err.replace("\n", "")
     assert "unexpected error" in shown and reports[0].name in shown
     assert KEY not in shown and "wbk_…c0de" in shown
+
+
+async def test_the_report_and_the_message_name_the_debug_log_and_mask_every_key(service, monkeypatch, capsys,
+                                                                                 tmp_path) -> None:
+    from lexi_tui.core.debuglog import RequestLog
+
+    other_key = "wbk_otherprofile_0000000000feed"  # A key given up front for another profile.
+    log = RequestLog(tmp_path / "requests.log")
+
+    def broken_refresh(self) -> None:
+        raise RuntimeError(f"boom with {KEY} and {other_key}")
+
+    monkeypatch.setattr(MainScreen, "action_refresh", broken_refresh)
+    app = make_app(service, request_log=log, profile_keys={"other": other_key})
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
+            await pilot.press("r")
+            await pilot.pause(0.2)
+    report = next(crash_dir().glob("crash-*.txt")).read_text()
+    assert f"Debug log of this session: {log.path}" in report
+    assert KEY not in report and other_key not in report and "wbk_…feed" in report
+    shown = capsys.readouterr().err.replace("\n", "")
+    assert str(log.path) in shown and "--debug" in shown
+    assert KEY not in shown and other_key not in shown
+    assert log.path.exists() and "GET /v1/lexi/tasks" in log.path.read_text()

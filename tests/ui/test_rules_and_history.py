@@ -166,12 +166,12 @@ async def test_history_after_manual_bulk_and_rule_actions(service) -> None:
         await pilot.press("slash", *"bulk")
         assert column(4) == ["bulk", "bulk"]
         assert "2 of 5 entries" in str(history.query_one("#history-status").render())
-        await pilot.press("escape")  # Clears the filter first...
-        assert table.row_count == 5 and app.screen is history
-        await pilot.press(*"approve search")  # "h" is typed into the filter, not taken as "close".
+        await pilot.press("escape")  # Clears the filter and goes back to the table...
+        assert table.row_count == 5 and app.screen is history and table.has_focus
+        await pilot.press("slash", *"approve search")  # In the filter, "h" is a letter, not "close".
         assert app.screen is history and column(3) == [
             "Search for 25 partners at accounting firms in Chicago", "Search for 20 CEOs at law firms in New York"]
-        await pilot.press("escape", "escape")  # ...then closes.
+        await pilot.press("escape", "h")  # ...and after Esc, h closes (it used to type into the filter).
         assert app.screen is screen
 
     lines = [json.loads(line) for line in history_path().read_text(encoding="ascii").splitlines()]

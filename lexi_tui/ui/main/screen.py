@@ -22,9 +22,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Input, Label, Tab, Tabs
+from textual.widgets import Input, Label, Static, Tab, Tabs
 
 from lexi_tui.api.models import Task, TaskStatus
+from lexi_tui.api.text import show_id
 from lexi_tui.core.budget import RefreshBudget
 from lexi_tui.core.journal import HeldJournal
 from lexi_tui.core.rules import Rule
@@ -34,6 +35,7 @@ from lexi_tui.ui.main.approvals import FormApprovals
 from lexi_tui.ui.main.refresh import LiveRefresh
 from lexi_tui.ui.main.rules import RulesPart
 from lexi_tui.ui.main.state import TriageState
+from lexi_tui.ui.text import plain, size_words, toast
 from lexi_tui.ui.widgets.chat_panel import ChatPanel
 from lexi_tui.ui.widgets.detail_pane import TaskDetail
 from lexi_tui.ui.widgets.footer import QuietFooter
@@ -141,10 +143,11 @@ class MainScreen(Screen[None]):
                 views = self.state.views
                 yield Tabs(*(Tab(view.replace("_", " ").title(), id=f"view-{view}") for view in views), id="views")
                 yield Input(placeholder="Filter: type to narrow the list, Enter to keep, Esc to clear", id="filter")
-                yield TaskTable(id="tasks")
+                yield TaskTable(id="tasks", empty_text=self.empty_text)
+                yield Static("", id="list-problems")
                 yield self.rules.log_widget()
             with Vertical(id="side"):
-                yield TaskDetail(id="detail")
+                yield TaskDetail(id="detail", empty_text=self.empty_text)
                 yield ChatPanel(id="chat")
         with Horizontal(id="bottom"):
             yield QuietFooter()
@@ -222,6 +225,47 @@ class MainScreen(Screen[None]):
         self.detail.show(event.task)
         self.forms.load_extras(event.task)
 
+    def empty_text(self) -> str:
+        """What an empty list (and the detail pane beside it) says, in this view now."""
+        state = self.state
+        view = state.view
+        if view not in state.lists:
+            return "Not fetched yet"
+        if self.table.filter_text:
+            return f"No task here matches “{self.table.filter_text[:60]}” (Esc clears the filter)"
+        if view == state.queue:
+            if self.capabilities.add_by_reference:
+                return "No task awaits your approval. Press + to watch a task by id or URL"
+            return f"No {view.replace('_', ' ')} tasks: the queue is clear"
+        return f"No {view.replace('_', ' ')} tasks"
+
+    MAX_PROBLEM_LINES = 3
+    """Rows under the list for its problems; the last one holds every problem left over."""
+    _problems_shown = ""
+    """The lines under the list now (set only by `_listed`)."""
+
+    @on(TaskTable.Listed)
+    def _listed(self, event: TaskTable.Listed) -> None:
+        """Say under the list what the server sent that could not be shown as it came (a
+        duplicated or empty id, a task too deep to read; for a watch list, a task that could
+        not be read). One row per problem, the same rows until the problems change: never a
+        toast per refresh. Each row is one line, cut with an ellipsis."""
+        problems = list(event.problems)
+        for task_id, error in self.provider.refresh_problems.items():
+            kept = "its last known state is shown" if self.table.get(task_id) else "it is not shown"
+            problems.append(f"Task {show_id(task_id)} could not be read ({error}); {kept}.")
+        rows = problems[: self.MAX_PROBLEM_LINES - 1]
+        if len(problems) >= self.MAX_PROBLEM_LINES:
+            rows.append(" ".join(problems[self.MAX_PROBLEM_LINES - 1:]))
+        shown = "\n".join(rows)
+        if shown != self._problems_shown:
+            self._problems_shown = shown
+            text = Text(no_wrap=True, overflow="ellipsis")
+            for number, row in enumerate(rows):
+                text.append_text(plain(("\n" if number else "") + "⚠ " + row, limit=2_000))
+            self.query_one("#list-problems", Static).update(text)
+            self.query_one("#list-problems", Static).set_class(bool(rows), "-shown")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Footer state: False hides a key this provider does not have, None greys it out."""
         if action in ("add_task", "cancel_task", "forget_task"):
@@ -239,19 +283,25 @@ class MainScreen(Screen[None]):
         return True
 
     def relabel(self, binding: Binding) -> Binding:
-        """`binding` as this provider says it: the dismiss key is "Reject" for Chamelio."""
+        """`binding` as this provider says it: the dismiss key is "Reject" for Chamelio, and
+        the view keys name their views ("1": "Pending view")."""
         import dataclasses
 
         label = self.capabilities.dismiss_label
-        if binding.id != "task.dismiss" or label == "Dismiss":
-            return binding
-        return dataclasses.replace(binding, description=label,
-                                   tooltip=f"{label} the task, with a comment (a preset or your own)")
+        if binding.id == "task.dismiss" and label != "Dismiss":
+            return dataclasses.replace(binding, description=label,
+                                       tooltip=f"{label} the task, with a comment (a preset or your own)")
+        if binding.id and binding.id.startswith("view.") and binding.id[5:].isdigit():
+            index = int(binding.id[5:]) - 1
+            if index < len(self.state.views):
+                name = self.state.views[index].replace("_", " ")
+                return dataclasses.replace(binding, description=f"Show {name} tasks",
+                                           tooltip=f"Show the {name} tasks (view {index + 1})")
+        return binding
 
     def relabel_bindings(self) -> None:
-        """The footer says the provider's word for dismissing ("Reject" for Chamelio)."""
-        if self.capabilities.dismiss_label == "Dismiss":
-            return
+        """The footer, help and palette say the provider's words ("Reject" for Chamelio, the
+        views' names)."""
         table = self._bindings.key_to_bindings
         for key, bindings in table.items():
             table[key] = [self.relabel(b) for b in bindings]
@@ -340,6 +390,7 @@ class MainScreen(Screen[None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.table.set_filter(event.value)
+        self.table.refresh_empty()  # "No task here matches …" follows the text.
         self.detail.show(self.table.current)
 
     @on(Input.Submitted, "#filter")
@@ -368,20 +419,38 @@ class MainScreen(Screen[None]):
         self.detail.json_view.focus()
 
     def action_copy_id(self) -> None:
+        """Copy the id byte for byte as the server sent it; the toast shows its display form."""
         task = self.table.current
         if task is not None:
             self.app.copy_to_clipboard(task.id)
-            self.notify(f"Copied the task id {task.id}.", timeout=3, markup=False)
+            exact = "" if task.display_id == task.id else " (copied exactly as the server sent it)"
+            toast(self, f"Copied the task id {task.display_id}{exact}.", timeout=3)
+
+    COPY_LIMIT = 1_000_000
+    """Characters copied at most: OSC 52 sends the text through the terminal (over SSH too),
+    and most terminals drop a sequence of several megabytes."""
 
     def action_copy_json(self) -> None:
+        """Copy the metadata as JSON (the real value, not the cut lines on screen), formatted
+        in a thread: a metadata of megabytes must not stall the app."""
         task = self.table.current
-        if task is None:
+        if task is not None:
+            self.run_worker(self._copy_json(task), group="copy-json", exclusive=True)
+
+    async def _copy_json(self, task: Task) -> None:
+        import asyncio
+
+        try:
+            text = await asyncio.to_thread(json.dumps, task.metadata, indent=2, ensure_ascii=False, default=str)
+        except (RecursionError, ValueError) as error:
+            toast(self, f"The metadata cannot be written as JSON ({type(error).__name__}).", severity="warning")
             return
-        text = self.detail.json_view.plain_text if self.detail.shown is task else ""
-        if not text:
-            text = json.dumps(task.metadata, indent=2, ensure_ascii=False, default=str)
+        if len(text) > self.COPY_LIMIT:
+            toast(self, f"The metadata JSON is {size_words(len(text))}: too large to copy through the terminal. "
+                        "`lexi-tui tasks --json` prints it.", severity="warning", timeout=6)
+            return
         self.app.copy_to_clipboard(text)
-        self.notify(f"Copied the metadata JSON ({len(text):,} characters).", timeout=3)
+        toast(self, f"Copied the metadata JSON ({len(text):,} characters).", timeout=3)
 
     def action_chat(self) -> None:
         self.detail.display = False
@@ -400,7 +469,7 @@ class MainScreen(Screen[None]):
             self.action_view(self.state.queue)
         self.state.select_after_refresh = event.task_id
         if not self.state.refreshing:
-            self.refresher.run()
+            self.run_refresh()
 
     @on(ChatPanel.ActOnTask)
     def _act_from_chat(self, event: ChatPanel.ActOnTask) -> None:

@@ -4,6 +4,10 @@ The table keeps to short columns so that it fits a terminal without scrolling si
 (the task's description takes the width that is left); everything else an entry holds
 (task id, full description, reason or comment, the error, the request id to quote to
 support) is shown under the table for the highlighted row.
+
+Everything shown is inert (`ui.text.plain`: the log holds server text), the task id is shown
+as `show_id` (injective), and every field is cut to a bounded length. `/` moves to the filter;
+Esc there goes back to the table (clearing the filter text, if any), so `h` or Esc then close.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
-from lexi_tui.api.text import clean
+from lexi_tui.api.text import show_id
 from lexi_tui.core.history import HistoryEntry, filter_entries, read
+from lexi_tui.ui.text import plain
 
 MAX_ENTRIES = 5_000
 LEADING = (("Time", 19), ("Action", 7), ("Outcome", 15))
@@ -46,9 +51,13 @@ class HistoryScreen(ModalScreen[None]):
     """Read in a worker thread (the log grows all day); rows are plain, cleaned text."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,h", "close", "Close", id="history.close"),
-        Binding("slash", "focus_filter", "Filter", id="history.filter"),
+        Binding("escape,h", "close", "Close", id="history.close",
+                tooltip="Close the history (in the filter, Esc goes back to the table)"),
+        Binding("slash", "focus_filter", "Filter", id="history.filter", tooltip="Filter the history as you type"),
     ]
+    CELL_CHARS = 200
+    """Characters of a cell (the column is narrower; a 30 MB description must not reach it)."""
+    DETAIL_CHARS = 2_000
 
     def __init__(self) -> None:
         super().__init__()
@@ -103,7 +112,7 @@ class HistoryScreen(ModalScreen[None]):
         self.shown = entries
         table.add_rows(
             [
-                Text(clean(value or "", multiline=False), no_wrap=True, overflow="ellipsis")
+                plain(value or "", single_line=True, no_wrap=True, limit=self.CELL_CHARS)
                 for value in (
                     entry.time.replace("T", " ")[:19],
                     entry.action,
@@ -119,7 +128,7 @@ class HistoryScreen(ModalScreen[None]):
         status = f"{len(entries)} of {len(self.entries)} entries" if entries is not self.entries else f"{len(entries)} entries"
         if not self.entries:
             status = "No actions recorded yet."
-        self.query_one("#history-status", Static).update(Text(status, style="dim"))
+        self.query_one("#history-status", Static).update(Text(status))
 
     @on(DataTable.RowHighlighted, "#history-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -133,20 +142,28 @@ class HistoryScreen(ModalScreen[None]):
             return
         entry = self.shown[row]
 
-        def line(*parts: str | None) -> str:
-            return " · ".join(clean(part, multiline=False) for part in parts if part)
+        limit = self.DETAIL_CHARS
 
-        text = Text(line(entry.description or "(no description)"), style="bold")
-        text.append("\n" + line(f"task {entry.task_id}", entry.task_type or None, entry.source or None,
-                                  f"profile {entry.profile}" if entry.profile else None))
-        text.append("\n" + line(f"request {entry.request_id}" if entry.request_id else "no request id"))
+        def line(*parts: str | None, style: str = "") -> Text:
+            return plain(" · ".join(part[:limit] for part in parts if part), style, single_line=True, limit=limit)
+
+        text = Text()
+        text.append_text(line(entry.description or "(no description)", style="bold"))
+        text.append("\n")
+        text.append_text(line(f"task {show_id(entry.task_id)}" if entry.task_id else "no task id",
+                              entry.task_type or None, entry.source or None,
+                              f"profile {entry.profile}" if entry.profile else None))
+        text.append("\n")
+        text.append_text(line(f"request {entry.request_id}" if entry.request_id else "no request id"))
         notes = line(
             f"reason: {entry.reason}" if entry.reason else None,
             f"{'error' if entry.outcome == 'failed' else 'detail'}: {entry.detail}" if entry.detail else None,
             f"comment: {entry.comment}" if entry.comment else None,
+            style="bold" if entry.outcome == "failed" else "",
         )
-        if notes:
-            text.append(" · " + notes, style="bold" if entry.outcome == "failed" else "")
+        if notes.plain:
+            text.append(" · ")
+            text.append_text(notes)
         detail.update(text)
 
     @on(Input.Changed, "#history-filter")
@@ -161,7 +178,11 @@ class HistoryScreen(ModalScreen[None]):
         self.query_one("#history-filter", Input).focus()
 
     def action_close(self) -> None:
-        if self.query_one("#history-filter", Input).has_focus and self.query_one("#history-filter", Input).value:
-            self.query_one("#history-filter", Input).value = ""
+        """Esc in the filter goes back to the table (clearing the text); elsewhere it closes.
+        (`h` typed in the filter is a letter of the filter, as in any text box.)"""
+        box = self.query_one("#history-filter", Input)
+        if box.has_focus:
+            box.value = ""
+            self.query_one(DataTable).focus()
             return
         self.dismiss(None)

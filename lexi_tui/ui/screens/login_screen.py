@@ -20,7 +20,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, PermissionDeniedError
-from lexi_tui.api.text import mask_key
+from lexi_tui.api.text import mask_key, redact
+from lexi_tui.ui.text import plain, toast
 
 
 class LoginScreen(Screen[str | None]):
@@ -49,17 +50,17 @@ class LoginScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         with Center():
             with Vertical(id="login", classes="dialog"):
-                yield Label(f"Sign in to {self.provider.title}", classes="dialog-title")
-                yield Static(Text(f"Profile {self.profile} · {self.base_url}"), classes="dialog-subject")
+                yield Label(plain(f"Sign in to {self.provider.title}"), classes="dialog-title")
+                yield Static(plain(f"Profile {self.profile} · {self.base_url}", limit=500), classes="dialog-subject")
                 if self.reason:
-                    yield Static(Text(self.reason), id="login-reason")
+                    yield Static(plain(redact(self.reason), limit=2_000), id="login-reason")
                 yield Input(placeholder=f"API key ({self.provider.key_hint})", password=True, id="login-key")
                 yield Static(
                     Text(
                         "The key is checked against the API, then kept in the system keyring "
                         f"(never in a file). {self.provider.env_var} in the environment takes precedence.",
-                        style="dim",
-                    )
+                    ),
+                    classes="login-note",
                 )
                 yield Static("", id="login-status")
                 yield Button("Sign in  ⏎", variant="primary", id="login-submit")
@@ -96,7 +97,7 @@ class LoginScreen(Screen[str | None]):
             return
         note = await self._store(key)
         if note:
-            self.app.notify(note, title="Key not saved", severity="warning", timeout=12)
+            toast(self.app, note, title="Key not saved", severity="warning", timeout=12)
         self.dismiss(key)
 
     async def _store(self, key: str) -> str | None:
@@ -118,5 +119,5 @@ class LoginScreen(Screen[str | None]):
 
     def _status(self, message: str, *, error: bool = False) -> None:
         status = self.query_one("#login-status", Static)
-        status.update(Text(message))
+        status.update(plain(redact(message), limit=2_000))
         status.set_class(error, "-error")

@@ -21,6 +21,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from lexi_tui.ui.text import plain
+
 
 class ProfilePicker(ModalScreen[str | None]):
     """Returns the chosen profile's name, or None."""
@@ -40,12 +42,14 @@ class ProfilePicker(ModalScreen[str | None]):
             options = []
             for profile in self.profiles:
                 host = urlsplit(profile.base_url).netloc or profile.base_url
-                line = Text.assemble((profile.name, "bold"), f"  {profile.provider}", (f"  {host}", "dim"))
+                line = Text.assemble(plain(profile.name, "bold", single_line=True, limit=100),
+                                     plain(f"  {profile.provider}", single_line=True, limit=100),
+                                     plain(f"  {host}", "italic", single_line=True, limit=200))
                 if profile.name == self.current:
                     line.append("  (current)", style="italic")
                 options.append(Option(line, id=profile.name))
             yield OptionList(*options, id="profile-list")
-            yield Static(Text("Enter switches; Esc stays here.", style="dim"))
+            yield Static(Text("Enter switches; Esc stays here."), classes="help-note")
 
     def on_mount(self) -> None:
         names = [p.name for p in self.profiles]

@@ -5,6 +5,11 @@ with a small tokenizer and cached, so the cost of showing any object is the cost
 lines on screen, not of the whole document (Rich's Syntax would lex all of it up front).
 Strings are cleaned of control characters after `json.dumps`, which escapes C0 controls
 itself but lets DEL, C1 controls and bidirectional overrides through.
+
+A line longer than `MAX_LINE_CHARS` (a metadata value of megabytes) is cut, with a note of
+what was left out. `show_all` (⏎ or `f` while the view has focus) shows everything instead: the
+task's description and its metadata, long lines wrapped rather than cut, formatted in a thread;
+each line on screen is still at most one wrap width long, so no frame costs more than another.
 """
 
 from __future__ import annotations
@@ -20,14 +25,18 @@ from textual import work
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from lexi_tui.api.text import clean
+from lexi_tui.ui.text import size_words
 
 MAX_LINE_CHARS = 4_000
 """Longer lines are cut with a note: a single 1 MB string must not be one 1 MB strip."""
+WRAP_CHARS = 4_000
+"""Widest line of the "everything" view; longer lines continue on the next line."""
 
 _TOKEN = re.compile(
     r'(?P<key>"(?:[^"\\]|\\.)*"(?=\s*:))'
@@ -38,17 +47,67 @@ _TOKEN = re.compile(
 )
 
 
-def format_json(value: Any) -> list[str]:
-    """Pretty-print `value` as display lines: indented, cleaned, long lines cut."""
+CUT_NOTE = "(⏎ shows it all)"
+
+
+def _dumps(value: Any) -> list[str] | str:
+    """`value` as indented JSON lines, or a line saying why it cannot be."""
     try:
         text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
     except (RecursionError, ValueError) as error:
-        return [f"(metadata cannot be shown as JSON: {type(error).__name__})"]
-    lines = clean(text).split("\n")
+        return f"(metadata cannot be shown as JSON: {type(error).__name__})"
+    return text.split("\n")
+
+
+def format_json(value: Any) -> list[str]:
+    """Pretty-print `value` as display lines: indented, cleaned, long lines cut.
+
+    Each line is cleaned after it is cut, so the work per line is bounded whatever the size
+    of one value (a regular-expression pass over 30 MB would hold the interpreter lock for
+    as long and stall the event loop even from a thread).
+    """
+    lines = _dumps(value)
+    if isinstance(lines, str):
+        return [lines]
     for number, line in enumerate(lines):
         if len(line) > MAX_LINE_CHARS:
-            lines[number] = f"{line[:MAX_LINE_CHARS]} … ({len(line) - MAX_LINE_CHARS:,} more characters)"
+            left = len(line) - MAX_LINE_CHARS
+            lines[number] = f"{clean(line[:MAX_LINE_CHARS])} … {size_words(left)} more {CUT_NOTE}"
+        elif not line.isprintable():
+            lines[number] = clean(line)
     return lines
+
+
+def wrap_lines(text: str, width: int = WRAP_CHARS) -> list[str]:
+    """`text` cleaned as display lines of at most `width` characters (long lines continue)."""
+    width = max(20, width)
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(clean(line, multiline=False))
+            continue
+        out.extend(clean(line[start:start + width], multiline=False) for start in range(0, len(line), width))
+    return out
+
+
+def format_everything(description: str, value: Any, width: int = WRAP_CHARS) -> tuple[list[str], int]:
+    """The "everything" view: the description in full, then the metadata with nothing cut.
+
+    Returns the lines and how many of them come first as plain text (not highlighted as JSON).
+    """
+    lines = ["Description:", *wrap_lines(description or "(no description)", width), "", "Metadata:"]
+    plain_count = len(lines)
+    dumped = _dumps(value)
+    if isinstance(dumped, str):
+        return [*lines, dumped], plain_count
+    for line in dumped:
+        lines.extend(wrap_lines(line, width) if len(line) > width else [clean(line, multiline=False)])
+    return lines, plain_count
+
+
+def is_cut(lines: list[str]) -> bool:
+    """Whether formatting left something out (a line ends with the cut note)."""
+    return any(line.endswith(CUT_NOTE) for line in lines)
 
 
 SMALL_BUDGET = 2_000
@@ -88,6 +147,8 @@ class JsonView(ScrollView, can_focus=True):
         Binding("pagedown,space", "page_down", "Page down", show=False),
         Binding("home,g", "scroll_home", "Top", show=False),
         Binding("end,G", "scroll_end", "Bottom", show=False),
+        Binding("enter,f", "show_all", "Show all", id="detail.show_all",
+                tooltip="Show the whole description and metadata, nothing cut (again: back to the short view)"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -99,12 +160,31 @@ class JsonView(ScrollView, can_focus=True):
         "json-view--note",
     }
 
+    class ShowAll(Message):
+        """⏎ or f on the view: show everything (or, when it already does, the short view)."""
+
+        def __init__(self, view: JsonView) -> None:
+            super().__init__()
+            self.view = view
+
+        @property
+        def control(self) -> JsonView:
+            return self.view
+
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._lines: list[str] = []
         self._note: str | None = "(no task selected)"
         self._cache: LRUCache[int, Strip] = LRUCache(512)
         self._generation = 0
+        self.cut = False
+        """Something is left out of the lines shown (a value longer than `MAX_LINE_CHARS`)."""
+        self.everything = False
+        """The view shows everything (`show_everything`), not the short form."""
+        self.more_to_show = False
+        """Set by the detail pane: its description was cut, so `show_all` has more to show."""
+        self._plain_count = 0
+        """Leading lines shown as plain text, not highlighted (the description)."""
 
     @property
     def lines(self) -> list[str]:
@@ -120,31 +200,60 @@ class JsonView(ScrollView, can_focus=True):
         results are dropped). Formatting the usual few-line metadata inline saves a frame of
         "formatting…" and a second layout pass on every cursor move."""
         self._generation += 1
+        self.everything = False
         if is_small(value):
             lines = format_json(value)
-            self._set_lines(lines, width=max((cell_len(line) for line in lines), default=0))
+            self._set_lines(lines, width=max((cell_len(line) for line in lines), default=0), cut=False)
             return
         self._set_lines([], note="formatting…")
-        self._format(value, self._generation)
+        self._format(format_json, (value,), self._generation)
+
+    def show_everything(self, description: str, value: Any) -> None:
+        """Show the description and `value` with nothing cut, formatted in a thread."""
+        self._generation += 1
+        self.everything = True
+        self._set_lines([], note="formatting everything…")
+        # The width on screen, less the vertical scrollbar the long result will bring.
+        region = self.scrollable_content_region.width
+        width = WRAP_CHARS if not region else max(20, region - (0 if self.show_vertical_scrollbar else 1))
+        self._format(format_everything, (description, value, width), self._generation)
 
     def show_note(self, note: str) -> None:
         self._generation += 1
+        self.everything = False
         self._set_lines([], note=note)
 
+    def action_show_all(self) -> None:
+        self.post_message(self.ShowAll(self))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """⏎/f is offered only when something is left out (or everything is shown)."""
+        if action == "show_all":
+            return self.cut or self.more_to_show or self.everything
+        return True
+
     @work(thread=True, exclusive=True, group="json-format")
-    def _format(self, value: Any, generation: int) -> None:
-        lines = format_json(value)
+    def _format(self, formatter: Any, args: tuple[Any, ...], generation: int) -> None:
+        result = formatter(*args)
+        lines, plain_count = result if isinstance(result, tuple) else (result, 0)
         width = max((cell_len(line) for line in lines), default=0)
+        cut = formatter is format_json and is_cut(lines)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._finish, lines, width, generation)
+            self.app.call_from_thread(self._finish, lines, width, generation, cut, plain_count)
 
-    def _finish(self, lines: list[str], width: int, generation: int) -> None:
+    def _finish(self, lines: list[str], width: int, generation: int, cut: bool, plain_count: int) -> None:
         if generation == self._generation:
-            self._set_lines(lines, width=width)
+            self._set_lines(lines, width=width, cut=cut)
+            self._plain_count = plain_count
 
-    def _set_lines(self, lines: list[str], *, width: int = 0, note: str | None = None) -> None:
+    def _set_lines(self, lines: list[str], *, width: int = 0, note: str | None = None, cut: bool | None = None) -> None:
         self._lines = lines
         self._note = note
+        self._plain_count = 0
+        was = self.cut
+        self.cut = is_cut(lines) if cut is None else cut
+        if self.cut != was:
+            self.refresh_bindings()  # ⏎ "Show all" comes and goes with it.
         self._cache.clear()
         self.virtual_size = Size(width, len(lines) if lines else 1)
         self.scroll_to(0, 0, animate=False)
@@ -168,13 +277,13 @@ class JsonView(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         strip = self._cache.get(line)
         if strip is None:
-            strip = self._highlight(self._lines[line])
+            strip = self._highlight(self._lines[line], plain=line < self._plain_count)
             self._cache[line] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
-    def _highlight(self, line: str) -> Strip:
+    def _highlight(self, line: str, *, plain: bool = False) -> Strip:
         text = Text(line, no_wrap=True, end="", style=self.rich_style)
-        for match in _TOKEN.finditer(line):
+        for match in () if plain else _TOKEN.finditer(line):
             kind = match.lastgroup
             if kind:
                 text.stylize(self.get_component_rich_style(f"json-view--{kind}", partial=True), *match.span())

@@ -9,9 +9,9 @@ load are marked new until the cursor visits them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -39,6 +39,51 @@ STATUS_MARKS: dict[str, tuple[str, str]] = {
 }
 TYPE_WIDTH = 16
 AGE_WIDTH = 4
+INFO_WIDTH = 14
+"""Widest right-hand note of a row ("12,345 contacts", "✖ rejected")."""
+HAYSTACK_CHARS = 4_000
+"""Characters of a description the filter searches: a 30 MB description must not cost a
+30 MB casefold on the event loop at every refresh (assumption: what a person filters for is
+near the start of a description)."""
+
+
+def contact_count(task: Task) -> int | None:
+    """`metadata.contact_count` when it is a whole number (what decides a campaign_start)."""
+    metadata = task.metadata if isinstance(task.metadata, dict) else {}
+    count = metadata.get("contact_count")
+    if isinstance(count, bool) or not isinstance(count, int):
+        return None
+    return count
+
+
+def outcome(task: Task) -> str | None:
+    """The decision of the task's approval step, `metadata.outcome` ("approved" or
+    "rejected"), as providers without a decided status report it (Chamelio: a rejected task
+    is "completed"); None when there is none."""
+    metadata = task.metadata if isinstance(task.metadata, dict) else {}
+    value = metadata.get("outcome")
+    return value if value in ("approved", "rejected") else None
+
+
+OUTCOME_MARKS: dict[str, tuple[str, str]] = {
+    "approved": ("✔ approved", "outcome-approved"),
+    "rejected": ("✖ rejected", "outcome-rejected"),
+}
+
+
+def row_note(task: Task) -> tuple[str, str] | None:
+    """The right-hand note of a row and its style name: the outcome of a decided task, or the
+    number of people a campaign_start contacts (kept in view at any width, where the
+    description's "for 120 contacts" would be cut)."""
+    decided = outcome(task)
+    if decided is not None:
+        return OUTCOME_MARKS[decided]
+    if str(task.type) == "campaign_start":
+        count = contact_count(task)
+        if count is not None:
+            text = f"{count:,} contact{'s' if count != 1 else ''}"
+            return (text if len(text) <= INFO_WIDTH else f"{count:.1e} contacts"[:INFO_WIDTH]), "count"
+    return None
 
 
 def format_age(created: datetime | None, now: datetime | None = None) -> str:
@@ -55,8 +100,21 @@ def format_age(created: datetime | None, now: datetime | None = None) -> str:
     return f"{seconds}s" if seconds >= 5 else "now"
 
 
+def haystack(task: Task) -> str:
+    """What the filter searches for a task: its id (as sent and as shown), type and the start
+    of its description, folded."""
+    shown = task.display_id
+    ids = task.id if shown == task.id else f"{task.id} {shown}"
+    return f"{ids} {task.type} {task.description[:HAYSTACK_CHARS]}".casefold()
+
+
 def _fit(text: str, width: int) -> Text:
-    """One cell-accurate, single-line column: truncated with an ellipsis, padded."""
+    """One cell-accurate, single-line column: truncated with an ellipsis, padded.
+
+    Only the start of `text` is laid out (a cell is at most two characters wide, and a row
+    is one line), so a description of megabytes costs what a short one does.
+    """
+    text = text[: width * 2 + 16]
     cell = Text(text, no_wrap=True, overflow="ellipsis", end="")
     cell.truncate(width, overflow="ellipsis", pad=True)
     return cell
@@ -93,6 +151,10 @@ class TaskTable(ScrollView, can_focus=True):
         "task-table--dismissed",
         "task-table--failed",
         "task-table--unknown",
+        "task-table--count",
+        "task-table--outcome-approved",
+        "task-table--outcome-rejected",
+        "task-table--empty",
     }
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
@@ -103,6 +165,20 @@ class TaskTable(ScrollView, can_focus=True):
         def __init__(self, table: TaskTable) -> None:
             super().__init__()
             self.table = table
+
+        @property
+        def control(self) -> TaskTable:
+            return self.table
+
+    class Listed(Message):
+        """`set_tasks` was called (every refresh of the view on screen, changed or not):
+        `problems` are the list's own, e.g. "The server sent 2 tasks with id t-1; only the
+        first is shown." (`TaskList.problems`)."""
+
+        def __init__(self, table: TaskTable, problems: tuple[str, ...]) -> None:
+            super().__init__()
+            self.table = table
+            self.problems = problems
 
         @property
         def control(self) -> TaskTable:
@@ -120,8 +196,19 @@ class TaskTable(ScrollView, can_focus=True):
         def control(self) -> TaskTable:
             return self.table
 
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, empty_text: Callable[[], str] | None = None, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        """
+        Args:
+            empty_text: what an empty list says ("No pending tasks: the queue is clear");
+                asked when the list is drawn empty, so it can depend on the view and on
+                whether it was fetched yet.
+        """
         super().__init__(name=name, id=id, classes=classes)
+        self.empty_text: Callable[[], str] = empty_text or (lambda: "No tasks")
+        self.problems: tuple[str, ...] = ()
+        """What the server sent for this list that could not be shown as it came."""
+        self._empty_shown: str | None = None
         self._tasks: dict[str, Task] = {}
         self._all: list[str] = []  # Ids in server order, before the filter.
         self._order: list[str] = []  # Ids shown, after the filter.
@@ -162,12 +249,24 @@ class TaskTable(ScrollView, can_focus=True):
 
         A task with an id seen twice keeps its first occurrence: a duplicated id from
         the server must not make two rows that act on one task.
+
+        `tasks` may be a `TaskList`: its `problems` become `self.problems`. A plain list keeps
+        the problems already known (it is the same answer with tasks taken out after an
+        action), except an empty one (a view not fetched yet). Posts `Listed` every time.
         """
+        problems: Any = getattr(tasks, "problems", None)
         incoming: dict[str, Task] = {}
         for task in tasks:
             incoming.setdefault(task.id, task)
+        if problems is not None:
+            self.problems = tuple(problems)
+        elif not incoming:
+            self.problems = ()
+        self.post_message(self.Listed(self, self.problems))
         new_all = list(incoming)
         if new_all == self._all and self._unchanged(incoming):
+            if not incoming:
+                self.refresh_empty()
             return False
         previous_id = self.current.id if self.current else None
         previous_index = self.cursor
@@ -175,7 +274,7 @@ class TaskTable(ScrollView, can_focus=True):
             old = self._tasks.get(task_id)
             if old is None or old != task:
                 self._invalidate(task_id)
-                self._haystack[task_id] = f"{task.id} {task.type} {task.description}".casefold()
+                self._haystack[task_id] = haystack(task)
             if old is None and mark_new and self._loaded_once and task_id not in self._seen:
                 self.new_ids.add(task_id)
         marks_before = len(self.marked)
@@ -204,6 +303,17 @@ class TaskTable(ScrollView, can_focus=True):
             if task is not old and task.raw != old.raw and task != old:
                 return False
         return True
+
+    def refresh_empty(self) -> None:
+        """Repaint an empty list if what it says has changed (fetched, another view); and
+        tell the screen, whose detail pane says the same."""
+        if self._order:
+            return
+        text = self.empty_text()
+        if text != self._empty_shown:
+            self._empty_shown = text
+            self.refresh()
+            self.post_message(self.Highlighted(self, None))
 
     def set_filter(self, text: str) -> None:
         """Show only tasks whose id, type or description contains `text` (any case)."""
@@ -293,6 +403,14 @@ class TaskTable(ScrollView, can_focus=True):
         self._cache.clear()
         self.refresh()
         self.post_message(self.MarksChanged(self))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Mark keys grey out when there is nothing to mark (or no mark to clear)."""
+        if action in ("toggle_mark", "mark_visible") and not self._order:
+            return None
+        if action == "clear_marks" and not self.marked:
+            return None
+        return True
 
     def action_toggle_mark(self) -> None:
         task = self.current
@@ -393,6 +511,8 @@ class TaskTable(ScrollView, can_focus=True):
         line = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
         if not 0 <= line < len(self._order):
+            if not self._order and y == 1:
+                return self._render_empty(width)
             return Strip.blank(width, self.rich_style)
         task_id = self._order[line]
         is_cursor = line == self.cursor
@@ -406,6 +526,16 @@ class TaskTable(ScrollView, can_focus=True):
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"task-table--{name}", partial=True)
+
+    def _render_empty(self, width: int) -> Strip:
+        """What an empty list says, on its second line."""
+        text = self.empty_text()
+        self._empty_shown = text
+        line = Text("  " + text, no_wrap=True, overflow="ellipsis", end="", style=self.rich_style)
+        line.stylize(self._style("empty"))
+        line.truncate(width, overflow="ellipsis", pad=True)  # The padding keeps the list's background.
+        segments = list(line.render(self.app.console))
+        return Strip(Segment.adjust_line_length(segments, width, style=self.rich_style), width)
 
     def _render_task(self, task: Task, width: int, is_cursor: bool) -> Strip:
         base = self.rich_style
@@ -422,7 +552,9 @@ class TaskTable(ScrollView, can_focus=True):
         description = task.description or "(no description)"
         age = busy or error or format_age(task.created_at)
         age_width = max(AGE_WIDTH, min(len(age), 28)) if (busy or error) else AGE_WIDTH
-        desc_width = max(1, width - 2 - 2 - TYPE_WIDTH - 1 - age_width - 1)
+        note = None if (busy or error) else row_note(task)
+        note_width = len(note[0]) + 1 if note else 0
+        desc_width = max(1, width - 2 - 2 - TYPE_WIDTH - 1 - age_width - 1 - note_width)
         row = Text(no_wrap=True, end="")
         row.append(new, self._style("marked" if marked else "new"))
         row.append(mark + " ", status_style)
@@ -433,6 +565,8 @@ class TaskTable(ScrollView, can_focus=True):
         row.append(" ")
         row.append_text(_fit(description, desc_width))
         row.append(" ")
+        if note is not None:
+            row.append(note[0] + " ", self._style(note[1]))  # The space in the same segment: one run of text.
         age_text = _fit(age, age_width) if len(age) > age_width else Text(age.rjust(age_width))
         age_text.stylize_before(self._style("busy" if busy else "error" if error else "age"))
         row.append_text(age_text)

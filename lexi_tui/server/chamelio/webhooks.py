@@ -49,6 +49,10 @@ logger = logging.getLogger("lexi_tui.server.chamelio")
 ORGANIZATION_ID = "org_local_demo"
 USER_AGENT = "Chamelio-Webhooks/1.0 (lexi-tui local service)"
 DELIVERY_TIMEOUT = 10.0  # seconds for a 2xx, documented
+MIN_SCALED_TIMEOUT = 0.05
+"""The shortest real time an attempt may take under `--time-scale`: an assumption of this
+service, not the vendor's. 10 s / 3,600 would be 3 ms, too short to send a body on a busy machine, so a fast
+test clock would cut requests mid-way and a receiver would see half a delivery."""
 RETRY_SCHEDULE = (60.0, 5 * 60.0, 30 * 60.0, 2 * 3600.0)  # after the first attempt, documented
 HISTORY = 500
 
@@ -82,7 +86,7 @@ class WebhookSender:
         self.url = url
         self._secret = (secret or "").encode("utf-8")
         self.time_scale = time_scale
-        self.timeout = DELIVERY_TIMEOUT / time_scale
+        self.timeout = max(DELIVERY_TIMEOUT / time_scale, min(DELIVERY_TIMEOUT, MIN_SCALED_TIMEOUT))
         self.retry_delays = tuple(delay / time_scale for delay in RETRY_SCHEDULE)
         self.task_id_style = task_id_style
         self._clock = clock

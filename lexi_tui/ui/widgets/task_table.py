@@ -41,18 +41,33 @@ TYPE_WIDTH = 16
 AGE_WIDTH = 4
 
 
+AGE_UNITS = (("y", 31_536_000), ("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60))
+
+
 def format_age(created: datetime | None, now: datetime | None = None) -> str:
-    """A compact age: `now`, `45s`, `12m`, `3h`, `5d`, `8w`, `2y`."""
+    """A compact age: `now` (created in the future: clock skew), `<1m`, `12m`, `3h`, `5d`, `8w`,
+    `2y`. Minutes at the finest, so ages are redrawn as minutes pass, not seconds."""
     if created is None:
         return "?"
     now = now or clock.now()
     seconds = int((now - created).total_seconds())
     if seconds < 0:
         return "now"
-    for unit, size in (("y", 31_536_000), ("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)):
+    for unit, size in AGE_UNITS:
         if seconds >= size:
             return f"{seconds // size}{unit}"
-    return f"{seconds}s" if seconds >= 5 else "now"
+    return "<1m"
+
+
+def _age_changes_in(created: datetime | None, now: datetime) -> float | None:
+    """Seconds until `format_age(created)` reads differently (None: never, e.g. no date)."""
+    if created is None:
+        return None
+    seconds = (now - created).total_seconds()
+    if seconds < 0:
+        return -seconds
+    size = next((size for _unit, size in AGE_UNITS if seconds >= size), 60)
+    return size - seconds % size
 
 
 def _fit(text: str, width: int) -> Text:
@@ -137,6 +152,8 @@ class TaskTable(ScrollView, can_focus=True):
         self.marked: dict[str, None] = {}
         """Marked task ids, in the order they were marked (an ordered set)."""
         self._cache: LRUCache[tuple[str, int, bool, bool, int], Strip] = LRUCache(1024)
+        self._drawn_ages: dict[str, str] = {}
+        """Task id -> the age its row was last drawn with (`refresh_ages` redraws it when stale)."""
         self._last_highlighted: str | None = None
 
     # -- data ------------------------------------------------------------------------
@@ -181,6 +198,7 @@ class TaskTable(ScrollView, can_focus=True):
         marks_before = len(self.marked)
         for gone in self._tasks.keys() - incoming.keys():
             self._haystack.pop(gone, None)
+            self._drawn_ages.pop(gone, None)
             self.new_ids.discard(gone)
             self.marked.pop(gone, None)  # A task that left the view cannot stay marked.
         if len(self.marked) != marks_before:
@@ -387,6 +405,25 @@ class TaskTable(ScrollView, can_focus=True):
         super().notify_style_update()
         self._cache.clear()
 
+    def refresh_ages(self) -> float | None:
+        """Redraw the rows on screen whose age ("12m") reads differently now, and nothing else.
+        Returns the seconds until the next row's age changes (None: no dated rows on screen).
+        Called coarsely by live refresh (`ui/main/refresh.py`)."""
+        now = clock.now()
+        top = self.scroll_offset.y
+        height = self.scrollable_content_region.height
+        soonest: float | None = None
+        for line in range(top, min(top + height, len(self._order))):
+            task = self._tasks[self._order[line]]
+            drawn = self._drawn_ages.get(task.id)
+            if drawn is not None and drawn != format_age(task.created_at, now):
+                self._invalidate(task.id)
+                self.refresh_line(line - top)
+            change = _age_changes_in(task.created_at, now)
+            if change is not None and (soonest is None or change < soonest):
+                soonest = change
+        return soonest
+
     # -- rendering -------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
@@ -420,7 +457,9 @@ class TaskTable(ScrollView, can_focus=True):
         marked = task.id in self.marked
         new = "◆" if marked else "+" if task.id in self.new_ids else " "
         description = task.description or "(no description)"
-        age = busy or error or format_age(task.created_at)
+        drawn_age = format_age(task.created_at)
+        self._drawn_ages[task.id] = drawn_age
+        age = busy or error or drawn_age
         age_width = max(AGE_WIDTH, min(len(age), 28)) if (busy or error) else AGE_WIDTH
         desc_width = max(1, width - 2 - 2 - TYPE_WIDTH - 1 - age_width - 1)
         row = Text(no_wrap=True, end="")

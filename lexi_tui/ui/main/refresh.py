@@ -20,6 +20,7 @@ the "updated 20s ago" label, the ages of hidden views' tab counts and the list's
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -33,7 +34,7 @@ from textual.widgets import Label, Tab
 from lexi_tui.api.errors import LexiError
 from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.models import Task, TaskStatus
-from lexi_tui.core.budget import Planner
+from lexi_tui.core.budget import Planner, PlannerPolicy
 from lexi_tui.core.refresh import (
     Clock,
     ConnectionChanged,
@@ -126,6 +127,8 @@ class ScreenClock:
 POLICY = EnginePolicy()
 """The engine's tunables (away after 5 min, follow checks, back-off). A module attribute so a
 test can shorten them; the app never changes it."""
+PLANNER_POLICY = PlannerPolicy()
+"""The planner's tunables (while away: 4 times less often, at least 5 min apart); likewise."""
 
 
 def make_clock() -> Clock:
@@ -184,6 +187,8 @@ class LiveRefresh:
         self._seen_queue: set[str] | None = None
         """Every task id the queue has shown this session (None until the first list)."""
         self._clock_timer: Timer | None = None
+        self._answered_well = True
+        """The server answered (not 5xx, not a dropped connection) since the last failure."""
 
     # -- hosting -------------------------------------------------------------------------------
 
@@ -195,13 +200,14 @@ class LiveRefresh:
         settings = screen.lexi.settings
         provider = screen.provider
         self.planner = Planner(screen.budget.interval, self.plan_name(), daily_quota=provider.name == "lexi",
-                               clock=self.clock.now)
+                               clock=self.clock.now, policy=PLANNER_POLICY)
         queue = self.state.queue
         self.engine = RefreshEngine(
             _Source(provider, self._set_refreshing), self.planner, views=(queue, self.state.view), clock=self.clock,
             policy=POLICY, count_path=data_dir() / f"calls-today-{_file_name(settings.profile)}.json",
         )
         self.engine.subscribe(self._on_event)
+        provider.add_listener(self._heard)
         bar = screen.status_bar.countdown
         bar.clock = self.clock.now
         bar.present = self.engine.active
@@ -224,6 +230,7 @@ class LiveRefresh:
     def use_provider(self, provider: Provider) -> None:
         """A new key after a 401: poll through `provider` from now on."""
         if self.engine is not None:
+            provider.add_listener(self._heard)
             self.engine.set_source(_Source(provider, self._set_refreshing))
 
     def _set_refreshing(self, busy: bool) -> None:
@@ -404,9 +411,22 @@ class LiveRefresh:
         screen.notify(name + (f": {detail}" if detail else ""), title=f"Task {status}",
                       severity="error" if status == "failed" else "information", timeout=10, markup=False)
 
+    def _heard(self, info: ResponseInfo) -> None:
+        """Every answer the provider gets: whether the server answered well since the last failure."""
+        if info.status is not None and info.status < 500 and info.status not in (401, 403):
+            self._answered_well = True
+
     def _connection(self, state: ConnectionState) -> None:
         screen = self.screen
         before = self.state.connection
+        if (state.link == Link.ONLINE and before is not None and before.link in (Link.FAILING, Link.OFFLINE)
+                and not self._answered_well):
+            # The engine re-plans when the person leaves or comes back and then says "online"
+            # (RefreshEngine.focused/_came_back publish the steady state) although no answer
+            # came since the failure: keep saying what the last answer said, with the new time.
+            state = dataclasses.replace(before, next_at=state.next_at)
+        if state.link in (Link.FAILING, Link.OFFLINE):
+            self._answered_well = False
         self.state.connection = state
         if state.link in (Link.FAILING, Link.OFFLINE) and state.error_at is not None and (
                 before is None or before.error_at != state.error_at):

@@ -497,7 +497,15 @@ class LiveRefresh:
         else:
             label = Text.assemble(title, (f" {len(tasks)} · {age_text(self.clock.now() - fetched)}", "dim"))
         content = Content.from_text(label)
-        if tab.label != content:  # Setting a label lays out the screen again, even an equal one.
+        if tab.label == content:
+            return
+        if tab.label.cell_length == content.cell_length:
+            # Same width ("· 4m" to "· 5m"): repaint the tab alone. Tab.label's setter always lays
+            # out the screen again (and repaints the list's scrollbar with it), so set what it
+            # keeps, `_label`, and update without a layout.
+            tab._label = content
+            tab.update(content, layout=False)
+        else:
             tab.label = content
 
     def update_clock(self) -> None:
@@ -512,10 +520,13 @@ class LiveRefresh:
         now = self.clock.now()
         fetched = state.fetched.get(state.view)
         text, change = updated_text(None if fetched is None else now - fetched)
-        text += self._paused()
+        # The same width whatever the age ("updated just now", "updated 20s ago"): a label that
+        # changes width lays out the bottom line and repaints the footer too.
+        text = text.rjust(len("updated just now")) + self._paused()
         label = screen.query_one("#updated", Label)
-        if str(label.render()) != text:
-            label.update(text)
+        before = str(label.render())
+        if before != text:
+            label.update(text, layout=len(before) != len(text))
         waits = [change] if change is not None else []
         for view in state.views:
             seen = state.fetched.get(view)

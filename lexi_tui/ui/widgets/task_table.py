@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -412,13 +412,17 @@ class TaskTable(ScrollView, can_focus=True):
         now = clock.now()
         top = self.scroll_offset.y
         height = self.scrollable_content_region.height
+        width = self.scrollable_content_region.width
         soonest: float | None = None
         for line in range(top, min(top + height, len(self._order))):
             task = self._tasks[self._order[line]]
             drawn = self._drawn_ages.get(task.id)
             if drawn is not None and drawn != format_age(task.created_at, now):
                 self._invalidate(task.id)
-                self.refresh_line(line - top)
+                if task.id in self.busy or task.id in self.errors:
+                    continue  # The row shows what is in flight, not its age.
+                # Only the age's cells are sent to the terminal (a few bytes, not the row).
+                self.refresh(Region(max(0, width - AGE_WIDTH - 1), line - top, AGE_WIDTH + 1, 1))
             change = _age_changes_in(task.created_at, now)
             if change is not None and (soonest is None or change < soonest):
                 soonest = change

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import Label, Tab
+from textual.widgets import Label, Static, Tab
 
 from lexi_tui.api.errors import LexiError
 from lexi_tui.api.lexi import ResponseInfo
@@ -500,11 +500,11 @@ class LiveRefresh:
         if tab.label == content:
             return
         if tab.label.cell_length == content.cell_length:
-            # Same width ("· 4m" to "· 5m"): repaint the tab alone. Tab.label's setter always lays
-            # out the screen again (and repaints the list's scrollbar with it), so set what it
-            # keeps, `_label`, and update without a layout.
+            # Same width ("· 4m" to "· 5m"): repaint the tab alone. Tab.label's setter lays out the
+            # screen again and has Tabs move the underline (repainting the list's scrollbar too),
+            # so keep what the setter keeps, `_label`, and update the Static without a layout.
             tab._label = content
-            tab.update(content, layout=False)
+            Static.update(tab, content, layout=False)
         else:
             tab.label = content
 

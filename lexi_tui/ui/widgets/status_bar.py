@@ -66,6 +66,7 @@ class StatusBar(Horizontal):
         self.rate_limit: RateLimit | None = None
         """The rate-limit headers of the latest answer (not drawn: the line says calls left today)."""
         self._where_full = True
+        self._drawn: dict[str, Text] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="bar-where")
@@ -101,6 +102,7 @@ class StatusBar(Horizontal):
         """
         self.connection = CONNECTION_NAMES.get(state.link, str(state.link))
         self.countdown.show(state, routine_every=routine_every)
+        self._redraw_where()  # A short sentence leaves room for the host at 80 columns.
 
     # -- the parts that do not follow the clock ------------------------------------------------
 
@@ -122,18 +124,27 @@ class StatusBar(Horizontal):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"status-bar--{name}", partial=True)
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_mounted:  # A new theme: the parts are drawn again in its colours.
+            self._redraw_marks()  # (It redraws where too.) Nothing is sent if nothing changed.
+            self.countdown.refresh()
+
     def _redraw_where(self) -> None:
         if not self.is_mounted:
             return
         marks = self._marks_text().cell_len
         full = Text.assemble((" lexi-tui ", self._style("title")), " ", self.location, "  ")
         width = self.size.width
-        self._where_full = not width or width - full.cell_len - marks >= ROOM_FOR_THE_LINE
+        sentence = len(self.countdown.text) + 1 if self.countdown.text else ROOM_FOR_THE_LINE
+        self._where_full = not width or width - full.cell_len - marks >= min(ROOM_FOR_THE_LINE, sentence)
         if self._where_full:
             text = full
         else:  # Narrow: the profile's name only ("default"), the host gives way to the state.
             text = Text(f" {self.location.split(' @ ')[0]} ")
-        self.query_one("#bar-where", Static).update(text)
+        if text != self._drawn.get("where"):  # Updating lays the bar out again: only on a change.
+            self._drawn["where"] = text
+            self.query_one("#bar-where", Static).update(text)
 
     def _marks_text(self) -> Text:
         text = Text(no_wrap=True, end="")
@@ -151,5 +162,8 @@ class StatusBar(Horizontal):
     def _redraw_marks(self) -> None:
         if not self.is_mounted:
             return
-        self.query_one("#bar-marks", Static).update(self._marks_text())
+        text = self._marks_text()
+        if text != self._drawn.get("marks"):
+            self._drawn["marks"] = text
+            self.query_one("#bar-marks", Static).update(text)
         self._redraw_where()

@@ -208,6 +208,9 @@ class LiveRefresh:
         )
         self.engine.subscribe(self._on_event)
         provider.add_listener(self._heard)
+        self._focused = bool(screen.app.app_focus)  # The terminal may have lost focus before this screen came.
+        if not self._focused:
+            self.engine.focused(False)
         bar = screen.status_bar.countdown
         bar.clock = self.clock.now
         bar.present = self.engine.active

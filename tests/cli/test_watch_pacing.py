@@ -41,7 +41,7 @@ def watch_for(seconds: float, home: Path, server, rules: Path) -> str:
     return err
 
 
-def test_watch_on_a_starter_day_spreads_its_polls_and_says_so(home: Path) -> None:  # noqa: F811
+def test_watch_on_a_starter_day_spreads_its_polls_and_says_so(home: Path) -> None:
     rules = home / "rules.toml"
     rules.write_text(RULES, encoding="utf-8")
     with start(plan="starter", rate_headers="daily") as server:
@@ -53,7 +53,7 @@ def test_watch_on_a_starter_day_spreads_its_polls_and_says_so(home: Path) -> Non
                         said[0]), said
 
 
-def test_watch_without_a_limit_polls_at_the_interval(home: Path) -> None:  # noqa: F811
+def test_watch_without_a_limit_polls_at_the_interval(home: Path) -> None:
     rules = home / "rules.toml"
     rules.write_text(RULES, encoding="utf-8")
     with start() as server:

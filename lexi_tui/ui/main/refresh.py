@@ -34,7 +34,7 @@ from textual.widgets import Label, Static, Tab
 from lexi_tui.api.errors import LexiError
 from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.models import Task, TaskStatus
-from lexi_tui.core.budget import Planner, PlannerPolicy
+from lexi_tui.core.budget import Planner, PlannerPolicy, span_text
 from lexi_tui.core.refresh import (
     Clock,
     ConnectionChanged,
@@ -49,6 +49,7 @@ from lexi_tui.core.refresh import (
 )
 from lexi_tui.providers.base import Provider
 from lexi_tui.ui import clock
+from lexi_tui.ui.widgets.countdown import ROUTINE_UNDER
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -406,9 +407,10 @@ class LiveRefresh:
         self._following.discard(task.id)
         name = Text(task.description or f"{task.type} {task.id}").plain
         if status is None:
-            where = screen.capabilities.executing_view or "its"
-            screen.notify(f"{name}: not seen finishing yet; look in the {where} view.", title="Task still running",
-                          severity="warning", timeout=10, markup=False)
+            where = (screen.capabilities.executing_view or "its").replace("_", " ")
+            screen.notify(f"{name}: not finished after {span_text(POLICY.follow_for)}, and no longer followed; "
+                          f"look in the {where} view.", title="Task still running", severity="warning", timeout=10,
+                          markup=False)
             return
         detail = result_summary(task)
         screen.notify(name + (f": {detail}" if detail else ""), title=f"Task {status}",
@@ -450,8 +452,6 @@ class LiveRefresh:
         if state.link != Link.ONLINE or state.next_at is None or fetched is None:
             return None
         gap = state.next_at - fetched
-        from lexi_tui.ui.widgets.countdown import ROUTINE_UNDER
-
         return gap if 0 < gap < ROUTINE_UNDER else None
 
     # -- new tasks while the terminal is not focused --------------------------------------------

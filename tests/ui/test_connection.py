@@ -12,6 +12,7 @@ counts for someone at the keyboard.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import time
 
@@ -19,6 +20,7 @@ import httpx
 import pytest
 from textual import events
 
+from lexi_tui.core.budget import clock_text
 from lexi_tui.core.refresh import EnginePolicy
 from lexi_tui.server.runner import start_server
 from lexi_tui.ui.screens.login_screen import LoginScreen
@@ -62,7 +64,8 @@ async def test_online_says_calls_left_today_and_when_the_next_refresh_comes() ->
             await wait_for(pilot, lambda: app.screen is not screen)
             notes = " ".join(app.screen._notes)  # What the help screen shows under the keys.
             assert notes.startswith("Starter (100 calls a day and 10 a minute): the X-RateLimit headers describe the day.")
-            assert "99 calls are left until the daily reset" in notes
+            midnight = (math.floor(time.time() / 86_400) + 1) * 86_400  # The headers' Reset: UTC midnight.
+            assert f"99 calls are left until the daily reset at {clock_text(midnight, time.time())} " in notes  # Not 23:59.
 
 
 async def test_an_action_answered_500_says_failing_and_the_next_good_answer_says_online(quick_backoff) -> None:

@@ -119,7 +119,10 @@ class ScreenClock:
         return clock.now().timestamp()
 
     def from_wall(self, wall: float) -> float:
-        return wall + (self.now() - time.time())
+        offset = self.now() - time.time()
+        # Unpinned, the two clocks differ by the microseconds between the reads: a Reset at
+        # midnight must stay midnight, not 23:59:59.99 ("resets 23:59").
+        return wall if abs(offset) < 0.5 else wall + offset
 
     def real_seconds(self, seconds: float) -> float:
         return seconds

@@ -28,8 +28,14 @@ from lexi_tui.ui.app import AppSettings
 
 LEXI_PROFILE = "demo"
 CHAMELIO_PROFILE = "demo-chamelio"
+DEMO_PLAN = "pro"
+"""The demo's LeadLex plan. Pro (1,000 calls a day, 50 a minute) with headers that describe the
+day, as the vendor's docs show them: the status bar counts calls left today down as you work,
+and live refresh is paced over the rest of the day (about a refresh a minute or two, faster
+near midnight UTC), so the budget is visibly at work. Starter would be dull (a refresh every
+20 minutes or so, and a few approvals use up the share kept for you); Org would hide the budget."""
 DEMO_OPTIONS = ServerOptions(
-    seed_tasks=120, random_seed=7, exec_delay=4.0, rate_limit=60, failure_rate=0.15,
+    seed_tasks=120, random_seed=7, exec_delay=4.0, plan=DEMO_PLAN, rate_headers="daily", failure_rate=0.15,
     chamelio_seed_workflows=3, chamelio_step_delay=45.0, chamelio_rate_limit=120,
 )
 
@@ -56,7 +62,7 @@ def prepare(settings: AppSettings, server: RunningServer) -> AppSettings:
     """
     from lexi_tui.core import watchlist
 
-    lexi = Profile(LEXI_PROFILE, server.base_url)
+    lexi = Profile(LEXI_PROFILE, server.base_url, plan=DEMO_PLAN)
     chamelio = Profile(CHAMELIO_PROFILE, server.chamelio_base_url, provider="chamelio")
     for task_id in server.chamelio_task_ids():
         watchlist.add(CHAMELIO_PROFILE, task_id)
@@ -68,6 +74,7 @@ def prepare(settings: AppSettings, server: RunningServer) -> AppSettings:
     settings.ca_bundle = None
     settings.api_key = DEMO_KEY
     settings.use_keyring = False
+    settings.plan = DEMO_PLAN
     return settings
 
 

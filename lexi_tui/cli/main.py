@@ -107,6 +107,8 @@ def run_app(args: argparse.Namespace, config: Any, profile: Any, *, request_log:
         rules=rules,
         ca_bundle=profile.ca_bundle,
         request_log=request_log,
+        plan=profile.plan,
+        notify=config.notify,
     )
     if args.demo:
         from lexi_tui.cli.demo import run_demo

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
@@ -30,7 +30,6 @@ from lexi_tui.ui.dialogs.quit_dialog import QuitDialog
 from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.screens.help_screen import HelpScreen
 from lexi_tui.ui.screens.login_screen import LoginScreen
-from lexi_tui.ui.widgets.status_bar import StatusBar
 from lexi_tui.ui.widgets.task_table import TaskTable
 
 
@@ -74,6 +73,11 @@ class AppSettings:
     app to a local service with it while it shows a fixed URL."""
     request_log: Any = None
     """`--debug`: a `core.debuglog.RequestLog` (a listener) attached to every provider."""
+    plan: str | None = None
+    """The configured LeadLex plan ("starter", "pro", "org") of the profile the app starts on,
+    for the refresh planner when the headers do not tell; a profile in `profiles` carries its own."""
+    notify: str = "off"
+    """New tasks while the terminal is not focused: "off", "bell" or "desktop" (OSC 777 / OSC 9)."""
 
 
 def rate_limited_advice(error: RateLimitedError, now: float | None = None) -> str:
@@ -183,13 +187,25 @@ class LexiApp(App[None]):
             self.run_worker(old.aclose(), group="close")
 
     def _on_response(self, info: ResponseInfo) -> None:
+        """Every answer. The status bar's words follow it through the refresh engine, which
+        hears every answer too (calls left today, online/failing); the raw headers are kept."""
         self.last_request_id = info.request_id
         if info.rate_limit is not None:
-            # `App.query` searches only the default screen; the bar lives on the main screen,
-            # which may sit under a dialog. Every answer updates it, not just a refresh.
-            for screen in self.screen_stack:
-                for bar in screen.query(StatusBar):
-                    bar.rate_limit = info.rate_limit
+            main = self.main_screen  # Under a dialog, maybe: App.query searches only the top screen.
+            if main is not None and main.is_mounted:
+                main.status_bar.rate_limit = info.rate_limit
+
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        """The terminal has focus again (focus reporting): the person is back."""
+        main = self.main_screen
+        if main is not None:
+            main.refresher.focused(True)
+
+    def on_app_blur(self, event: events.AppBlur) -> None:
+        """The terminal lost focus: live refresh polls less; new tasks may notify (`notify`)."""
+        main = self.main_screen
+        if main is not None:
+            main.refresher.focused(False)
 
     async def on_unmount(self) -> None:
         await asyncio.to_thread(self._disk.shutdown, wait=True)  # Every audit line is written.
@@ -326,6 +342,8 @@ class LexiApp(App[None]):
 
     def handle_api_error(self, error: LexiError, *, title: str | None = None) -> None:
         """Show an API error as a person would want it: what, why, and what next."""
+        if self.main_screen is not None:
+            self.main_screen.refresher.report(error)  # The status bar's state follows it.
         if isinstance(error, InvalidKeyError):
             self.request_login(f"The server refused the key: {error.message}")
             return
@@ -387,8 +405,7 @@ class LexiApp(App[None]):
         sections.append(("Everywhere", [Binding("ctrl+p", "command_palette", "Command palette: every action by name")]))
         notes = []
         if main is not None:
-            rate = self._provider.rate_limit if self._provider else None
-            notes.append(main.budget.describe(rate))
+            notes.append(main.refresher.help_text())  # The plan in force and how calls are spent.
         self.push_screen(HelpScreen(sections, dict(getattr(self, "_keymap", {}) or {}), notes))
 
     async def action_quit(self) -> None:

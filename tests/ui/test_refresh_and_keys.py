@@ -126,21 +126,3 @@ async def test_a_one_megabyte_metadata_object_does_not_freeze_the_app(service) -
         assert view.virtual_size.height == len(view.lines)
         await pilot.press("enter", "end")  # Focus the JSON and jump to its end.
         assert view.scroll_offset.y > 100_000
-
-
-async def test_refresh_waits_while_a_dialog_is_open(service) -> None:
-    app = make_app(service)
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = await loaded(pilot)
-        await pilot.press("d", "6", *"half typed")
-        dialog = app.screen
-        fetched = screen.state.fetched_at
-        add_task(service, "Arrives while the dialog is open")
-        screen.refresher.tick()  # The live-refresh timer fires under the dialog...
-        await pilot.pause(0.3)
-        assert screen.state.fetched_at == fetched  # ...and waits.
-        assert app.screen is dialog and dialog.query_one("#reason-text").value == "half typed"
-        assert dialog.focused is dialog.query_one("#reason-text")
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: screen.state.fetched_at != fetched)  # Caught up once it closed.
-        assert screen.table.task_count == len(PENDING_IDS) + 1

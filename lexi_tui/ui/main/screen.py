@@ -16,8 +16,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -133,6 +132,7 @@ class MainScreen(Screen[None]):
     def use_provider(self, provider: Provider) -> None:
         """Talk to `provider` from now on (the person signed in again after a 401)."""
         self.provider = provider
+        self.refresher.use_provider(provider)
 
     # -- layout ----------------------------------------------------------------------
 
@@ -182,7 +182,20 @@ class MainScreen(Screen[None]):
         self.actions.report_leftovers()
 
     def on_screen_resume(self) -> None:
-        self.refresher.resumed()
+        self.refresher.resume()
+
+    def on_screen_suspend(self) -> None:
+        self.refresher.hold()  # A dialog or another screen is over the list: live refresh waits.
+
+    def on_unmount(self) -> None:
+        self.refresher.stop()
+
+    def on_key(self, event: events.Key) -> None:
+        self.refresher.person_active()  # Away and back: the engine polls less while nobody is here.
+
+    @on(Input.Changed)
+    def _typed(self) -> None:
+        self.refresher.person_active()  # Keys typed into an input never reach on_key.
 
     def run_refresh(self) -> None:
         """Refresh now (after a new key, a proposed task, a task handled elsewhere)."""
@@ -190,17 +203,22 @@ class MainScreen(Screen[None]):
 
     # -- the lists ------------------------------------------------------------------
 
-    def store(self, status: str, tasks: list[Task], *, counts_only: bool = False) -> None:
+    def store(self, status: str, tasks: list[Task], *, counts_only: bool = False,
+              fetched_at: float | None = None) -> None:
         """Keep `tasks` as the list of view `status`, update its tab and, if it is on screen,
-        the list (diffed by task id, so the cursor stays on its task)."""
+        the list (diffed by task id, so the cursor stays on its task).
+
+        Args:
+            status: the view.
+            tasks: its tasks.
+            counts_only: keep the list and its count, but do not show it.
+            fetched_at: when the server gave this list (the refresh engine's clock); None for a
+                list changed here (a task decided), which keeps the time its list was read.
+        """
         self.state.lists[status] = tasks
-        tabs = self.query(f"#view-{status}")
-        if not tabs:
-            return
-        tab = tabs.first(Tab)
-        label = f"{status.replace('_', ' ').title()} {len(tasks)}"
-        if tab.label.plain != label:  # Setting a label lays out the screen again, even an equal one.
-            tab.label = Text(label)
+        if fetched_at is not None:
+            self.state.fetched[status] = fetched_at
+        self.refresher.label_tab(status)  # "Approved 12 · 5m" for a view not on screen.
         if status == self.state.view and not counts_only:
             with self.app.batch_update():
                 changed = self.table.set_tasks(tasks, mark_new=status == self.state.queue)
@@ -360,8 +378,7 @@ class MainScreen(Screen[None]):
             self.table.move_to(0)
             self.detail.show(self.table.current)
         self.refresh_bindings()
-        if view not in state.lists and not state.refreshing:
-            self.refresher.run()
+        self.refresher.views_changed()  # Polled while on screen; read now if never read or old.
 
     def action_view_index(self, index: int) -> None:
         if 0 <= index < len(self.state.views):
@@ -377,10 +394,9 @@ class MainScreen(Screen[None]):
             self.action_view(event.tab.id.removeprefix("view-"))
 
     def action_refresh(self) -> None:
-        if self.state.refreshing:
-            self.notify("A refresh is already under way.", timeout=2)
-            return
-        self.refresher.run()
+        answer = self.refresher.refresh_now()  # None: under way; else why not now, and when.
+        if answer:
+            self.notify(answer, timeout=4, markup=False)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

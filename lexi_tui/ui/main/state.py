@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from textual.timer import Timer
 
 from lexi_tui.api.models import Task
+from lexi_tui.core.refresh import ConnectionState, Link
 
 
 @dataclass
@@ -25,8 +26,9 @@ class TriageState:
     """The view on screen."""
     lists: dict[str, list[Task]] = field(default_factory=dict)
     """The latest list of each view fetched (a view never fetched is absent)."""
-    fetched_at: float | None = None
-    """Wall-clock time of the latest successful refresh."""
+    fetched: dict[str, float] = field(default_factory=dict)
+    """View -> when its list was read from the server (the refresh engine's clock). A list
+    changed here (a task decided) keeps the time it was read."""
 
     # -- actions --
     inflight: dict[str, str] = field(default_factory=dict)
@@ -45,15 +47,15 @@ class TriageState:
     select_after_refresh: str | None = None
     """A task Lexi proposed in the chat, to select once a refresh has brought it."""
 
-    # -- live refresh --
+    # -- live refresh (`refresh.py` hosts the engine; these are what the other parts read) --
     refreshing: bool = False
-    retry_at: float | None = None
-    """When a failed refresh is tried again (wall clock)."""
+    """A call of live refresh (the engine's) is in flight."""
+    fetched_at: float | None = None
+    """When the queue was last read (the engine's clock); None until the first list."""
+    connection: ConnectionState | None = None
+    """The engine's latest connection state (what the status bar says)."""
     failures: int = 0
-    """Refreshes failed in a row (for the back-off)."""
-    due: bool = False
-    """A refresh came due while a dialog was open: run it when the screen is back."""
-    refresh_timer: Timer | None = None
+    """Refreshes (the engine's calls) failed in a row."""
 
     # -- rules --
     rules_paused: bool = False
@@ -61,6 +63,14 @@ class TriageState:
     """Task id -> failed rule actions this session (3 leave the task to a person)."""
     rules_cancel: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the rules are paused: a run in progress stops before its next send."""
+
+    @property
+    def retry_at(self) -> float | None:
+        """When live refresh tries again after a failure or a limit (None: it is not waiting)."""
+        state = self.connection
+        if state is None or state.link in (Link.ONLINE, Link.CONNECTING, Link.SIGNED_OUT):
+            return None
+        return state.next_at
 
     @property
     def queue(self) -> str:

@@ -1,32 +1,48 @@
-"""The header line: who and where (profile, host), the connection state, the budget.
+"""The header line: who and where, the connection state with what happens next, and the marks.
 
-A plain one-line Static: it repaints only when something it shows changes, never on a
-clock, so an idle app writes next to nothing to a slow SSH link.
+Three parts side by side: where (` lexi-tui  default @ data.leadlex.com`), the connection line
+(`countdown.Countdown`: "● online · 63 calls left today · next refresh 14:05 (in 4 min)") and
+the indicators (marked, rules, actions waiting to be sent). The indicators always stay whole;
+the connection line takes the room left and gives way first (its detail is cut), and at narrow
+widths where names only the profile. Only the connection line follows the clock, so an idle
+app writes next to nothing to a slow SSH link.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
-
 from rich.style import Style
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from lexi_tui.api.ratelimit import RateLimit
+from lexi_tui.core.refresh import ConnectionState, Link
+from lexi_tui.ui.widgets.countdown import Countdown
 
-CONNECTION_LABELS: dict[str, tuple[str, str]] = {
-    "connecting": ("◌ connecting", "status-bar--connecting"),
-    "online": ("● online", "status-bar--online"),
-    "offline": ("○ offline", "status-bar--offline"),
-    "rate-limited": ("◍ rate-limited", "status-bar--limited"),
-    "login": ("○ signed out", "status-bar--offline"),
+CONNECTION_NAMES: dict[Link, str] = {
+    Link.CONNECTING: "connecting",
+    Link.ONLINE: "online",
+    Link.FAILING: "failing",
+    Link.OFFLINE: "offline",
+    Link.RATE_LIMITED: "rate-limited",
+    Link.DAY_OVER: "day-over",
+    Link.SIGNED_OUT: "signed-out",
 }
+"""`StatusBar.connection`: one word per state, for tests and scripts."""
+
+ROOM_FOR_THE_LINE = 48
+"""Cells the connection line should keep before where gives up the host and the title."""
 
 
-class StatusBar(Static):
-    """`lexi-tui · default @ data.leadlex.com · ● online · 7/10 calls left, resets 14:05:09`."""
+class StatusBar(Horizontal):
+    """`lexi-tui · default @ data.leadlex.com · ● online · … · ◆ 2 marked  rules on`."""
+
+    DEFAULT_CSS = """
+    StatusBar > #bar-where { width: auto; }
+    StatusBar > #bar-marks { width: auto; }
+    """
 
     COMPONENT_CLASSES = {
         "status-bar--title",
@@ -37,52 +53,117 @@ class StatusBar(Static):
         "status-bar--dim",
     }
 
-    connection: reactive[str] = reactive("connecting")
-    detail: reactive[str] = reactive("")
-    rate_limit: reactive[RateLimit | None] = reactive(None)
-    location: reactive[str] = reactive("")
-    marked: reactive[int] = reactive(0)
-    held: reactive[int] = reactive(0)
-    rules: reactive[str] = reactive("")
+    location: reactive[str] = reactive("", layout=False, repaint=False)
+    marked: reactive[int] = reactive(0, repaint=False)
+    held: reactive[int] = reactive(0, repaint=False)
+    rules: reactive[str] = reactive("", repaint=False)
     """"on", "paused", or "" when no rules are configured."""
 
-    def render(self) -> Text:
-        label, style_name = CONNECTION_LABELS.get(self.connection, (self.connection, "status-bar--dim"))
-        dim = self.get_component_rich_style("status-bar--dim", partial=True)
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(" lexi-tui ", self.get_component_rich_style("status-bar--title", partial=True))
-        text.append(" ")
-        text.append(self.location)
-        text.append("  ")
-        text.append(label, self.get_component_rich_style(style_name, partial=True))
-        after = self._indicators(dim)
-        if self.detail:
-            # The detail ("retrying in 8 s (could not connect …)") takes only the room the
-            # marked/held/rules indicators and the budget leave: those must stay on screen.
-            room = self.content_size.width - text.cell_len - after.cell_len
-            if room >= 6:
-                detail = Text(f" {self.detail}", dim)
-                detail.truncate(room, overflow="ellipsis")
-                text.append_text(detail)
-        text.append_text(after)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.connection = "connecting"
+        """The state in one word (`CONNECTION_NAMES`)."""
+        self.rate_limit: RateLimit | None = None
+        """The rate-limit headers of the latest answer (not drawn: the line says calls left today)."""
+        self._where_full = True
+        self._drawn: dict[str, Text] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="bar-where")
+        yield Countdown(id="bar-link")
+        yield Static("", id="bar-marks")
+
+    def on_mount(self) -> None:
+        self._redraw_where()
+        self._redraw_marks()
+
+    @property
+    def countdown(self) -> Countdown:
+        return self.query_one(Countdown)
+
+    @property
+    def detail(self) -> str:
+        """The connection line's words as drawn (without the symbol)."""
+        return self.countdown.text.partition(" ")[2]
+
+    @property
+    def line(self) -> str:
+        """The whole bar as plain text, as it reads on screen."""
+        parts = [str(self.query_one("#bar-where", Static).render()), self.countdown.text,
+                 str(self.query_one("#bar-marks", Static).render())]
+        return "".join(parts)
+
+    def show(self, state: ConnectionState, *, routine_every: float | None = None) -> None:
+        """Show the engine's connection state.
+
+        Args:
+            state: the state to show.
+            routine_every: seconds between short routine refreshes (said as a pace), else None.
+        """
+        self.connection = CONNECTION_NAMES.get(state.link, str(state.link))
+        self.countdown.show(state, routine_every=routine_every)
+        self._redraw_where()  # A short sentence leaves room for the host at 80 columns.
+
+    # -- the parts that do not follow the clock ------------------------------------------------
+
+    def watch_location(self) -> None:
+        self._redraw_where()
+
+    def watch_marked(self) -> None:
+        self._redraw_marks()
+
+    def watch_held(self) -> None:
+        self._redraw_marks()
+
+    def watch_rules(self) -> None:
+        self._redraw_marks()
+
+    def on_resize(self) -> None:
+        self._redraw_where()
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"status-bar--{name}", partial=True)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_mounted:  # A new theme: the parts are drawn again in its colours.
+            self._redraw_marks()  # (It redraws where too.) Nothing is sent if nothing changed.
+            self.countdown.refresh()
+
+    def _redraw_where(self) -> None:
+        if not self.is_mounted:
+            return
+        marks = self._marks_text().cell_len
+        full = Text.assemble((" lexi-tui ", self._style("title")), " ", self.location, "  ")
+        width = self.size.width
+        sentence = len(self.countdown.text) + 1 if self.countdown.text else ROOM_FOR_THE_LINE
+        self._where_full = not width or width - full.cell_len - marks >= min(ROOM_FOR_THE_LINE, sentence)
+        if self._where_full:
+            text = full
+        else:  # Narrow: the profile's name only ("default"), the host gives way to the state.
+            text = Text(f" {self.location.split(' @ ')[0]} ")
+        if text != self._drawn.get("where"):  # Updating lays the bar out again: only on a change.
+            self._drawn["where"] = text
+            self.query_one("#bar-where", Static).update(text)
+
+    def _marks_text(self) -> Text:
+        text = Text(no_wrap=True, end="")
+        if self.marked:
+            text.append(f"  ◆ {self.marked} marked", self._style("limited"))
+        if self.rules:
+            style = "online" if self.rules == "on" else "limited"
+            text.append(f"  rules {self.rules}", self._style(style))
+        if self.held:
+            text.append(f"  ⏳ {self.held} to send (u undoes)", self._style("connecting"))
+        if text.cell_len:
+            text.append(" ")
         return text
 
-    def _indicators(self, dim: Style) -> Text:
-        """What follows the connection state: marks, rules, held actions, the budget."""
-        text = Text()
-        if self.marked:
-            text.append(f"  ◆ {self.marked} marked", self.get_component_rich_style("status-bar--limited", partial=True))
-        if self.rules:
-            style = "status-bar--online" if self.rules == "on" else "status-bar--limited"
-            text.append(f"  rules {self.rules}", self.get_component_rich_style(style, partial=True))
-        if self.held:
-            text.append(f"  ⏳ {self.held} to send (u undoes)", self.get_component_rich_style("status-bar--connecting", partial=True))
-        rate = self.rate_limit
-        if rate is not None and rate.limit is not None:
-            text.append("  ")
-            remaining = "?" if rate.remaining is None else str(rate.remaining)
-            text.append(f"{remaining}/{rate.limit} calls left", dim)
-            if rate.reset_at is not None and rate.reset_at > time.time():
-                reset = datetime.fromtimestamp(rate.reset_at).strftime("%H:%M:%S")
-                text.append(f", resets {reset}", dim)
-        return text
+    def _redraw_marks(self) -> None:
+        if not self.is_mounted:
+            return
+        text = self._marks_text()
+        if text != self._drawn.get("marks"):
+            self._drawn["marks"] = text
+            self.query_one("#bar-marks", Static).update(text)
+        self._redraw_where()

@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -86,18 +86,33 @@ def row_note(task: Task) -> tuple[str, str] | None:
     return None
 
 
+AGE_UNITS = (("y", 31_536_000), ("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60))
+
+
 def format_age(created: datetime | None, now: datetime | None = None) -> str:
-    """A compact age: `now`, `45s`, `12m`, `3h`, `5d`, `8w`, `2y`."""
+    """A compact age: `now` (created in the future: clock skew), `<1m`, `12m`, `3h`, `5d`, `8w`,
+    `2y`. Minutes at the finest, so ages are redrawn as minutes pass, not seconds."""
     if created is None:
         return "?"
     now = now or clock.now()
     seconds = int((now - created).total_seconds())
     if seconds < 0:
         return "now"
-    for unit, size in (("y", 31_536_000), ("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)):
+    for unit, size in AGE_UNITS:
         if seconds >= size:
             return f"{seconds // size}{unit}"
-    return f"{seconds}s" if seconds >= 5 else "now"
+    return "<1m"
+
+
+def _age_changes_in(created: datetime | None, now: datetime) -> float | None:
+    """Seconds until `format_age(created)` reads differently (None: never, e.g. no date)."""
+    if created is None:
+        return None
+    seconds = (now - created).total_seconds()
+    if seconds < 0:
+        return -seconds
+    size = next((size for _unit, size in AGE_UNITS if seconds >= size), 60)
+    return size - seconds % size
 
 
 def haystack(task: Task) -> str:
@@ -224,6 +239,8 @@ class TaskTable(ScrollView, can_focus=True):
         self.marked: dict[str, None] = {}
         """Marked task ids, in the order they were marked (an ordered set)."""
         self._cache: LRUCache[tuple[str, int, bool, bool, int], Strip] = LRUCache(1024)
+        self._drawn_ages: dict[str, str] = {}
+        """Task id -> the age its row was last drawn with (`refresh_ages` redraws it when stale)."""
         self._last_highlighted: str | None = None
 
     # -- data ------------------------------------------------------------------------
@@ -280,6 +297,7 @@ class TaskTable(ScrollView, can_focus=True):
         marks_before = len(self.marked)
         for gone in self._tasks.keys() - incoming.keys():
             self._haystack.pop(gone, None)
+            self._drawn_ages.pop(gone, None)
             self.new_ids.discard(gone)
             self.marked.pop(gone, None)  # A task that left the view cannot stay marked.
         if len(self.marked) != marks_before:
@@ -505,6 +523,29 @@ class TaskTable(ScrollView, can_focus=True):
         super().notify_style_update()
         self._cache.clear()
 
+    def refresh_ages(self) -> float | None:
+        """Redraw the rows on screen whose age ("12m") reads differently now, and nothing else.
+        Returns the seconds until the next row's age changes (None: no dated rows on screen).
+        Called coarsely by live refresh (`ui/main/refresh.py`)."""
+        now = clock.now()
+        top = self.scroll_offset.y
+        height = self.scrollable_content_region.height
+        width = self.scrollable_content_region.width
+        soonest: float | None = None
+        for line in range(top, min(top + height, len(self._order))):
+            task = self._tasks[self._order[line]]
+            drawn = self._drawn_ages.get(task.id)
+            if drawn is not None and drawn != format_age(task.created_at, now):
+                self._invalidate(task.id)
+                if task.id in self.busy or task.id in self.errors:
+                    continue  # The row shows what is in flight, not its age.
+                # Only the age's cells are sent to the terminal (a few bytes, not the row).
+                self.refresh(Region(max(0, width - AGE_WIDTH - 1), line - top, AGE_WIDTH + 1, 1))
+            change = _age_changes_in(task.created_at, now)
+            if change is not None and (soonest is None or change < soonest):
+                soonest = change
+        return soonest
+
     # -- rendering -------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
@@ -550,7 +591,9 @@ class TaskTable(ScrollView, can_focus=True):
         marked = task.id in self.marked
         new = "◆" if marked else "+" if task.id in self.new_ids else " "
         description = task.description or "(no description)"
-        age = busy or error or format_age(task.created_at)
+        drawn_age = format_age(task.created_at)
+        self._drawn_ages[task.id] = drawn_age
+        age = busy or error or drawn_age
         age_width = max(AGE_WIDTH, min(len(age), 28)) if (busy or error) else AGE_WIDTH
         note = None if (busy or error) else row_note(task)
         note_width = len(note[0]) + 1 if note else 0

@@ -86,8 +86,8 @@ async def go_to(pilot, screen: MainScreen, task_id: str) -> None:
 
 
 async def open_dismiss(pilot, screen: MainScreen, text: str) -> DismissDialog:
-    """`d`, then `6` (other reason) and the text: the dialog, ready for Enter."""
-    await pilot.press("d", "6", *text)
+    """`d`, then `o` (other reason) and the text: the dialog, ready for Enter."""
+    await pilot.press("d", "o", *text)
     dialog = pilot.app.screen
     assert isinstance(dialog, DismissDialog)
     assert dialog.query_one("#reason-text", Input).value == text

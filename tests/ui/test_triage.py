@@ -98,7 +98,7 @@ async def test_dismiss_with_a_preset_and_with_free_text(service) -> None:
         await wait_for(pilot, lambda: first not in screen.table.visible_ids())
         assert admin_task(service, first)["reason"] == "manual_execution"
         assert screen.table.current.id == second
-        await pilot.press("d", "6")
+        await pilot.press("d", "o")
         await pilot.press(*"wrong city")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
@@ -112,7 +112,7 @@ async def test_failed_dismiss_keeps_the_text_and_retries(tmp_path) -> None:
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await loaded(pilot)
             target = screen.table.current.id
-            await pilot.press("d", "6", *"keep me")
+            await pilot.press("d", "o", *"keep me")
             service.stop()  # The service goes away before Enter.
             await pilot.press("enter")
             dialog = app.screen

@@ -478,3 +478,89 @@ async def test_the_footer_shows_the_main_keys_and_help_at_120_columns(server: Ru
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert "a Approve" in bottom_line(app)  # At 80 columns the first keys come first.
+
+
+async def test_the_form_says_what_it_will_send_and_sends_only_that(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        dialog = await open_approve(pilot)
+        changes = dialog.query_one("#approve-changes", Static)
+        assert str(changes.render()).startswith("Will send: no change to the variables")
+        value = field(dialog, "approved_value")
+        before = value.value
+        value.value = "125000"
+        await pilot.pause()
+        label = next(v.name for v in dialog.variables if v.variable_id == "approved_value")
+        assert str(changes.render()) == f"Will send: {label} '{before}' → '125000'"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+    sent = record(server, task_id)["variables"]
+    assert [(v["variable_id"], v["value"]) for v in sent] == [("approved_value", "125000")]
+
+
+async def test_esc_in_the_form_asks_before_throwing_edits_away(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        dialog = await open_approve(pilot)
+        field(dialog, "approved_value").value = "1"
+        await pilot.press("escape")
+        asked = app.screen
+        assert isinstance(asked, ConfirmDialog)
+        assert "Closing throws away what you typed: 1 changed variable." in str(
+            asked.query_one(".dialog-subject").render())
+        await pilot.press("n")  # Keep editing: everything is still there.
+        assert app.screen is dialog and field(dialog, "approved_value").value == "1"
+        await pilot.press("escape", "y")  # Discard.
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        dialog = await open_approve(pilot)
+        await pilot.press("escape")  # Nothing typed: it closes at once.
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+    assert record(server, task_id)["approve_calls"] == 0
+
+
+async def test_cancel_asks_with_two_buttons_that_say_what_they_do(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        labels = [str(button.label) for button in app.screen.query("Button")]
+        assert labels == ["Cancel the workflow  y", "Keep it  n"]
+        assert "at once (there is no undo window)" in str(app.screen.query_one(".dialog-subject").render())
+        await pilot.press("n")
+    assert record(server, task_id)["cancel_calls"] == 0
+
+
+async def test_a_burst_of_keys_in_the_form_sends_exactly_what_was_typed(server: RunningServer) -> None:
+    """Backspaces and digits arriving in one burst (paste, SSH) are applied in order: the form
+    sends the number typed, not what Textual's reordering left (`ui/dialogs/inputs.py`)."""
+    from textual import events
+
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        dialog = await open_approve(pilot)
+        box = field(dialog, "approved_value")
+        box.focus()
+        await pilot.pause()
+        box.value = "120000"
+        box.cursor_position = len(box.value)
+        await pilot.pause()
+        burst = [("backspace", None)] * 6 + [(c, c) for c in "125000"]
+        for key, character in burst:  # All queued at once, as the driver does for one read.
+            app.post_message(events.Key(key, character))
+        await wait_for(pilot, lambda: box.value == "125000", timeout=3)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+    sent = {v["variable_id"]: v["value"] for v in record(server, task_id)["variables"]}
+    assert sent == {"approved_value": "125000"}

@@ -302,8 +302,10 @@ class ApproveDialog(ModalScreen[str | None]):
             self.dismiss(None)
             return
         changes = self.changes()
-        body = Text("Nothing has been sent. Closing throws away what you typed")
-        body.append(f": the comment and {len(changes)} changed variable(s)." if changes else ": the comment.")
+        typed = ["the comment"] if self.query_one("#approve-comment", Input).value.strip() else []
+        if changes:
+            typed.append(f"{len(changes)} changed variable{'s' if len(changes) != 1 else ''}")
+        body = Text(f"Nothing has been sent. Closing throws away what you typed: {' and '.join(typed)}.")
 
         def answered(discard: bool | None) -> None:
             if discard:

@@ -84,8 +84,13 @@ def campaigns_line(tasks: list[Task]) -> str | None:
     return f"{len(campaigns)} campaign_start: {', '.join(named)}{total}: real people will be contacted."
 
 
-def describe(summary: BulkSummary, verb: str) -> str:
-    """The run's outcome in sentences (ids as shown, never raw): what was done, what was not."""
+def describe(summary: BulkSummary, verb: str, stopped_because: str | None = None) -> str:
+    """The run's outcome in sentences (ids as shown, never raw): what was done, what was not.
+
+    Args:
+        stopped_because: why the run was stopped from outside the sender (the undo journal
+            refused a send), when it was.
+    """
     sentences = [f"{past(verb).capitalize()} {len(summary.succeeded)} of {_count(summary.total, 'task')}."]
     if summary.already_handled:
         sentences.append(f"{_was(len(summary.already_handled))} already handled elsewhere.")
@@ -97,8 +102,12 @@ def describe(summary: BulkSummary, verb: str) -> str:
     if summary.failed:
         sentences.append(f"{len(summary.failed)} failed.")
     if summary.not_sent:
-        why = ("the run was cancelled" if summary.cancelled or summary.stop is None
-               else f"the run stopped: {clean(summary.stop.reason, multiline=False)}")
+        if summary.stop is not None:
+            why = f"the run stopped: {clean(summary.stop.reason, multiline=False)}"
+        elif stopped_because:
+            why = f"the run stopped: {clean(stopped_because, multiline=False)}"
+        else:
+            why = "the run was cancelled"
         sentences.append(f"{_was(len(summary.not_sent))} not sent because {why}.")
     if summary.waited >= 1:
         sentences.append(f"Waited {summary.waited:.0f} s for the rate limit.")
@@ -108,12 +117,13 @@ def describe(summary: BulkSummary, verb: str) -> str:
     return " ".join(sentences)
 
 
-def summary_text(summary: BulkSummary, *, retry: str = "run", verb: str | None = None) -> Text:
+def summary_text(summary: BulkSummary, *, retry: str = "run", verb: str | None = None,
+                 stopped_because: str | None = None) -> Text:
     """The run's outcome, then every task by name: failed (and why) first, then those whose
     answer was lost, already handled, not found, not sent and succeeded. Plain `Text`:
     descriptions and messages are server text. `retry` names the action that retries what
     stays marked ("approve"); `verb` the action as the person reads it ("reject")."""
-    details = Text(describe(summary, verb or summary.action))
+    details = Text(describe(summary, verb or summary.action, stopped_because))
     for task, message in summary.failed:
         details.append(f"\n✘ {_name(task)} — {clean(message, multiline=False)}", style="bold")
     for task, _message in summary.unknown:
@@ -153,7 +163,8 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
 
     def __init__(self, tasks: list[Task], action: str, *, reason: str | None, label: str, profile: str,
                  target: ActionTarget, on_result: Callable[[TaskResult], object | Awaitable[object]] | None = None,
-                 estimate: Estimate | None = None, cancel: asyncio.Event | None = None) -> None:
+                 estimate: Estimate | None = None, cancel: asyncio.Event | None = None,
+                 stopped_because: Callable[[], str | None] | None = None) -> None:
         """
         Args:
             tasks: the marked tasks.
@@ -165,6 +176,7 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
             on_result: each task's result, after its history line is written.
             estimate: what the run costs of today's quota (None: not known).
             cancel: set to stop before the next send (the dialog's Esc sets it too).
+            stopped_because: why `cancel` was set by something else than Esc (the journal).
         """
         super().__init__()
         self.tasks = tasks
@@ -178,6 +190,7 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
         self.phase = "confirm"
         self.summary: BulkSummary | None = None
         self._cancel = cancel if cancel is not None else asyncio.Event()
+        self._stopped_because = stopped_because
         self._wait_until: float | None = None
         self._wait_timer: Timer | None = None
 
@@ -315,7 +328,8 @@ class BulkDialog(ModalScreen[BulkSummary | None]):
         self.query_one("#bulk-status").display = False
         self.query_one("#bulk-body", Static).update(self._body(warn=False))  # Done: no "will" any more.
         verb = self.label.lower()
-        self.query_one("#bulk-summary", Static).update(summary_text(summary, retry=verb, verb=verb))
+        why = self._stopped_because() if self._stopped_because is not None else None
+        self.query_one("#bulk-summary", Static).update(summary_text(summary, retry=verb, verb=verb, stopped_because=why))
         self.query_one("#bulk-summary-scroll").display = True
         self.query_one("#bulk-stop", Button).label = "Close  ⏎"
         self.query_one(".dialog-title", Label).update(f"{self.label}: done")

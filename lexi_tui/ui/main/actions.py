@@ -505,7 +505,7 @@ class TriageActions:
 
         dialog = BulkDialog(tasks, action, reason=reason, label=label, profile=self.profile, target=target,
                             on_result=target.settled_result, estimate=self.estimate(calls_needed(tasks)),
-                            cancel=cancel)
+                            cancel=cancel, stopped_because=lambda: target.problem)
         screen.app.push_screen(dialog, finished)
 
     def _bulk_toast(self, result: BulkSummary, label: str) -> None:
@@ -645,6 +645,8 @@ class TriageActions:
             return
         if not self.state.windows_paused:
             self.arm(held)
+        else:
+            self._label(held)  # "(paused)": the quit dialog is open.
         if self._quiet_otherwise(held.task):
             until = time.strftime("%H:%M:%S", time.localtime(time.time() + held.remaining))
             self.screen.notify(summary(held.task), title=f"{held.label.title()}: u takes it back until {until}",

@@ -72,7 +72,7 @@ class ApproveDialog(ModalScreen[str | None]):
     "already_handled", "not_found") once the dialog's work is done, None if closed unsent."""
 
     DEFAULT_CSS = """
-    #approve-changes { height: auto; margin-top: 1; color: $text-accent; }
+    #approve-changes { height: auto; color: $text-accent; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -227,7 +227,7 @@ class ApproveDialog(ModalScreen[str | None]):
             return
         line.display = True
         if not changes:
-            line.update(Text("Will send: no change to the variables (their values stay as the server has them)."))
+            line.update(Text("Will send: no change to the variables."))
             return
         shown = "; ".join(f"{clean(variable.name or variable.variable_id, multiline=False)} "
                           f"{_shown(variable.value)} → {_shown(value)}" for variable, value in changes)

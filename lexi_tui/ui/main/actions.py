@@ -363,7 +363,9 @@ class TriageActions:
         screen = self.screen
         reason = self.journal.read_only_reason or "another lexi-tui has this profile open"
         text = f"Read-only: {reason}. Approve, dismiss, bulk, rules and undo are off here."
-        line = Label(Text(text), variant="warning", expand=True, markup=False, id="read-only")
+        line = Label(Text(text), variant="warning", markup=False, id="read-only")
+        line.styles.width = "100%"  # Wraps at 80 columns instead of cutting the reason off.
+        line.styles.height = "auto"
         screen.query_one("#list-pane").mount(line, before=0)
         if screen.rules.rules:
             screen.status_bar.rules = "off (read-only)"
@@ -648,8 +650,10 @@ class TriageActions:
         else:
             self._label(held)  # "(paused)": the quit dialog is open.
         if self._quiet_otherwise(held.task):
-            until = time.strftime("%H:%M:%S", time.localtime(time.time() + held.remaining))
-            self.screen.notify(summary(held.task), title=f"{held.label.title()}: u takes it back until {until}",
+            # No clock time or seconds here: the windows pause (the quit dialog) and the toast
+            # cannot follow; the row counts down instead.
+            self.screen.notify(f"{summary(held.task)}\nIts row counts down the seconds left.",
+                               title=f"{held.label.title()}: u takes it back until it is sent",
                                timeout=held.remaining, markup=False)
         self.screen.refresh_bindings()
 

@@ -257,8 +257,10 @@ class LexiApp(App[None]):
                 journal = await asyncio.to_thread(HeldJournal.open_or_read_only, profile)
             except (OSError, ValueError) as problem:  # A profile name no file can have, a broken disk.
                 journal = HeldJournal.read_only(profile, reason=f"the undo journal cannot be opened: {problem}")
-            if self._provider is not provider or self.settings.profile != profile:
-                journal.close()  # The person switched on meanwhile; that start shows its own screen.
+            if self.settings.profile != profile:
+                # The person switched profiles meanwhile: that start shows its own screen (a
+                # newer start of the same profile cancels this worker: the group is exclusive).
+                journal.close()
                 return
             self.push_screen(
                 MainScreen(

@@ -132,15 +132,21 @@ class LexiApp(App[None]):
         self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lexi-tui-disk")
         """One thread for local writes (the audit log): off the event loop, in order."""
 
-    def write_in_background(self, write: Callable[..., object], *args: object, what: str) -> None:
-        """Run `write(*args)` in the disk thread; a failure is shown, never raised into triage.
+    def write_in_background(self, write: Callable[..., object], *args: object, what: str,
+                            report: bool = True) -> Future[Any]:
+        """Run `write(*args)` in the disk thread (one thread: local writes happen in the order
+        they were asked for, off the event loop) and return its future.
 
         Args:
-            write: a function that does disk I/O.
+            write: a function that does disk I/O (the history, the undo journal).
             args: its arguments.
-            what: what is written, for the message ("the audit log").
+            what: what is written, for the message ("the history").
+            report: show a failure as a toast (never raised into triage). False: the caller
+                awaits the future (`asyncio.wrap_future`) and handles the exception itself.
         """
         future = self._disk.submit(write, *args)
+        if not report:
+            return future
 
         def done(finished: Future[object]) -> None:
             problem = finished.exception()
@@ -154,6 +160,7 @@ class LexiApp(App[None]):
                     print(f"lexi-tui: could not write {what}: {problem}", file=sys.stderr)
 
         future.add_done_callback(done)
+        return future
 
     # -- the provider ------------------------------------------------------------------
 
@@ -246,21 +253,44 @@ class LexiApp(App[None]):
             self._login(found.problem)
 
     def _start(self, key: str) -> None:
+        """Connect with `key`, open the profile's undo journal in a thread, then show the triage
+        screen.
+
+        The journal is `HeldJournal.open_or_read_only(profile)`: when another lexi-tui already
+        has this profile open, this one runs read-only (it triages but sends no action) and never
+        reads, clears or writes the first one's journal. Opening takes the profile's lock and
+        reads the file (disk I/O: never on the event loop).
+        """
         try:
             self._connect(key)
         except ValueError as error:
             self._login(str(error))
             return
-        self.push_screen(
-            MainScreen(
-                self.provider,
-                RefreshBudget(self.settings.refresh_interval),
-                self.settings.confirm_types,
-                journal=HeldJournal(self.settings.profile),
-                undo_window=self.settings.undo_window,
-                rules=self.settings.rules,
+        provider, settings = self.provider, self.settings
+        profile = settings.profile
+
+        async def open_triage() -> None:
+            try:
+                journal = await asyncio.to_thread(HeldJournal.open_or_read_only, profile)
+            except (OSError, ValueError) as problem:  # A profile name no file can have, a broken disk.
+                journal = HeldJournal.read_only(profile, reason=f"the undo journal cannot be opened: {problem}")
+            if self.settings.profile != profile:
+                # The person switched profiles meanwhile: that start shows its own screen (a
+                # newer start of the same profile cancels this worker: the group is exclusive).
+                journal.close()
+                return
+            self.push_screen(
+                MainScreen(
+                    provider,
+                    RefreshBudget(settings.refresh_interval),
+                    settings.confirm_types,
+                    journal=journal,
+                    undo_window=settings.undo_window,
+                    rules=settings.rules,
+                )
             )
-        )
+
+        self.run_worker(open_triage(), group="start", exclusive=True)
 
     def _login(self, reason: str | None) -> None:
         def done(key: str | None) -> None:
@@ -341,9 +371,15 @@ class LexiApp(App[None]):
         self._close_messages_no_wait()
 
     def handle_api_error(self, error: LexiError, *, title: str | None = None) -> None:
-        """Show an API error as a person would want it: what, why, and what next."""
+        """Show an API error as a person would want it: what, why, and what next.
+
+        A refused key brings the login screen back; a 429 says when to try again (under every
+        reading of the rate-limit headers); anything else is the error's own sentence, with its
+        HTTP status and request id. Server text is shown as text, never as markup. The status
+        bar's connection state follows the error too.
+        """
         if self.main_screen is not None:
-            self.main_screen.refresher.report(error)  # The status bar's state follows it.
+            self.main_screen.refresher.report(error)
         if isinstance(error, InvalidKeyError):
             self.request_login(f"The server refused the key: {error.message}")
             return
@@ -409,23 +445,25 @@ class LexiApp(App[None]):
         self.push_screen(HelpScreen(sections, dict(getattr(self, "_keymap", {}) or {}), notes))
 
     async def action_quit(self) -> None:
-        """Quit; with actions still in their undo window, ask what to do with them."""
+        """Quit; with actions still in their undo window, ask what to do with them.
+
+        The windows are paused while the question is open, so "not sent yet" stays true and
+        Drop never drops something a timer has sent meanwhile; staying resumes them.
+        """
         main = self.main_screen
-        if main is None or not main.journal.actions:
+        if main is None or not main.actions.waiting:
             self.exit()
             return
-        count = len(main.journal.actions)
+        actions = main.actions
+        actions.pause_windows()
 
-        async def answered(choice: str | None) -> None:
-            if choice == "send":
-                main.actions.release_all()
-                await main.actions.wait_for_actions()
+        def answered(choice: str | None) -> None:
+            if choice in ("sent", "dropped"):
                 self.exit()
-            elif choice == "drop":
-                main.actions.drop_all()
-                self.exit()
+            else:
+                actions.resume_windows()
 
-        self.push_screen(QuitDialog(count), answered)
+        self.push_screen(QuitDialog(actions.waiting, actions.send_all_now, actions.resend, actions.drop_all), answered)
 
     def action_switch_profile(self) -> None:
         """`P`: pick another profile (when there is one), then switch to it."""
@@ -455,10 +493,12 @@ class LexiApp(App[None]):
             self.notify(f"There is no profile named {name!r}.", severity="error", markup=False)
             return False
         main = self.main_screen
-        if main is not None and (main.journal.actions or main.state.inflight):
+        if main is not None and (main.actions.waiting or main.state.inflight):
             self.notify("Actions are still waiting to be sent: press u to undo them or wait a moment, then switch.",
                         title="Not switched", severity="warning", timeout=6, markup=False)
             return False
+        if main is not None:
+            main.journal.close()  # The profile's lock goes with it: another lexi-tui may open it now.
         while len(self.screen_stack) > 1 and self.main_screen is not None:
             # A popped screen is removed later; its workers (a refresh, reading a task's files)
             # must not outlive the provider they were started for.

@@ -154,8 +154,9 @@ async def test_a_failed_approval_keeps_everything_typed_and_enter_retries(server
         field(dialog, "approved_value").value = "31000"
         await pilot.press("ctrl+s")
         status = dialog.query_one("#approve-status", Static)
-        await wait_for(pilot, lambda: "Not sent" in str(status.render()))
+        await wait_for(pilot, lambda: "Not applied" in str(status.render()))
         assert "Failed to submit approval" in str(status.render())
+        assert "Everything you typed is kept" in str(status.render())
         assert isinstance(app.screen, ApproveDialog)
         assert dialog.query_one("#approve-comment", Input).value == "ok by me"
         assert field(dialog, "approved_value").value == "31000"
@@ -336,8 +337,9 @@ async def test_a_held_reject_that_fails_says_reject_in_the_row_and_the_toast(ser
         await wait_for(pilot, lambda: isinstance(app.screen, DismissDialog))
         await pilot.press("1", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        assert "Rejecting in 0.5 s. Press u to undo" in [n.title for n in app._notifications]
-        assert "rejecting in 0.5s" in on_screen(screen.table)
+        await wait_for(pilot, lambda: any(n.title.startswith("Rejecting: u takes it back until ")
+                                          for n in app._notifications))
+        assert "rejecting in 1s" in on_screen(screen.table)
         server.stop()  # The undo window closes with the service gone: the reject fails.
         await wait_for(pilot, lambda: "reject failed" in on_screen(screen.table))
         assert any(n.title.startswith("Could not reject; ") for n in app._notifications)
@@ -394,24 +396,40 @@ async def test_profiles_do_not_switch_under_an_open_dialog(server: RunningServer
         assert "close this screen first" in notices(app)
 
 
-async def test_bulk_approve_of_marked_chamelio_tasks_keeps_their_values(server: RunningServer) -> None:
-    """Marked tasks approve in one go, without the form: each keeps the values it already has."""
-    from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
-
-    ids = [new_task(server), new_task(server)]
+async def test_bulk_approve_of_marked_chamelio_tasks_opens_each_form_in_turn(server: RunningServer) -> None:
+    """Marked tasks with an approval form are never approved unseen: each task's form opens
+    in turn ("Approve task 1 of 2"), sends what was typed there, and Esc stops the run with
+    the rest still marked."""
+    ids = [new_task(server), new_task(server), new_task(server)]
     for task_id in ids:
         watchlist.add(PROFILE, task_id)
     app = make_app(server)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         screen = await loaded(pilot)
-        await pilot.press("space", "space", "a")
-        await wait_for(pilot, lambda: isinstance(app.screen, BulkDialog))
-        await pilot.press("y")
-        await wait_for(pilot, lambda: all(record(server, i)["outcome"] == "approved" for i in ids))
-        await pilot.press("enter")
+        await pilot.press("space", "space", "space", "a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApproveDialog) and bool(app.screen.variables))
+        first = app.screen
+        assert str(first.query_one(".dialog-title").render()) == "Approve task 1 of 3"
+        field(first, "approved_value").value = "777"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApproveDialog) and app.screen is not first
+                       and bool(app.screen.variables))
+        second = app.screen
+        assert str(second.query_one(".dialog-title").render()) == "Approve task 2 of 3"
+        await pilot.press("ctrl+s")  # Nothing changed: approved as the server has it.
+        await wait_for(pilot, lambda: isinstance(app.screen, ApproveDialog) and app.screen is not second
+                       and bool(app.screen.variables))
+        await pilot.press("escape")  # Nothing typed: it closes without asking, and the run stops.
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        assert screen.state.lists["pending"] == []
-        assert all(record(server, i)["approve_calls"] == 1 for i in ids)
+        await wait_for(pilot, lambda: "they stay marked" in notices(app))
+        approved = [i for i in ids if record(server, i)["outcome"] == "approved"]
+        assert len(approved) == 2 and all(record(server, i)["approve_calls"] == 1 for i in approved)
+        left = next(i for i in ids if i not in approved)
+        assert record(server, left)["approve_calls"] == 0
+        assert list(screen.table.marked) == [str(left)]
+        sent = [{v["variable_id"]: v["value"] for v in record(server, i)["variables"] or []} for i in approved]
+        assert {"approved_value": "777"} in sent  # Only what was typed is sent...
+        assert {} in sent  # ...and nothing for the form left as it was.
 
 
 async def test_control_sequences_in_a_task_title_never_reach_the_screen(server: RunningServer) -> None:
@@ -460,3 +478,89 @@ async def test_the_footer_shows_the_main_keys_and_help_at_120_columns(server: Ru
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert "a Approve" in bottom_line(app)  # At 80 columns the first keys come first.
+
+
+async def test_the_form_says_what_it_will_send_and_sends_only_that(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        dialog = await open_approve(pilot)
+        changes = dialog.query_one("#approve-changes", Static)
+        assert str(changes.render()) == "Will send: no change to the variables."
+        value = field(dialog, "approved_value")
+        before = value.value
+        value.value = "125000"
+        await pilot.pause()
+        label = next(v.name for v in dialog.variables if v.variable_id == "approved_value")
+        assert str(changes.render()) == f"Will send: {label} '{before}' → '125000'"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+    sent = record(server, task_id)["variables"]
+    assert [(v["variable_id"], v["value"]) for v in sent] == [("approved_value", "125000")]
+
+
+async def test_esc_in_the_form_asks_before_throwing_edits_away(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        dialog = await open_approve(pilot)
+        field(dialog, "approved_value").value = "1"
+        await pilot.press("escape")
+        asked = app.screen
+        assert isinstance(asked, ConfirmDialog)
+        assert "Closing throws away what you typed: 1 changed variable." in str(
+            asked.query_one(".dialog-subject").render())
+        await pilot.press("n")  # Keep editing: everything is still there.
+        assert app.screen is dialog and field(dialog, "approved_value").value == "1"
+        await pilot.press("escape", "y")  # Discard.
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        dialog = await open_approve(pilot)
+        await pilot.press("escape")  # Nothing typed: it closes at once.
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+    assert record(server, task_id)["approve_calls"] == 0
+
+
+async def test_cancel_asks_with_two_buttons_that_say_what_they_do(server: RunningServer) -> None:
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        labels = [str(button.label) for button in app.screen.query("Button")]
+        assert labels == ["Cancel the workflow  y", "Keep it  n"]
+        assert "at once (there is no undo window)" in str(app.screen.query_one(".dialog-subject").render())
+        await pilot.press("n")
+    assert record(server, task_id)["cancel_calls"] == 0
+
+
+async def test_a_burst_of_keys_in_the_form_sends_exactly_what_was_typed(server: RunningServer) -> None:
+    """Backspaces and digits arriving in one burst (paste, SSH) are applied in order: the form
+    sends the number typed, not what Textual's reordering left (`ui/dialogs/inputs.py`)."""
+    from textual import events
+
+    task_id = new_task(server)
+    watchlist.add(PROFILE, task_id)
+    app = make_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        dialog = await open_approve(pilot)
+        box = field(dialog, "approved_value")
+        box.focus()
+        await pilot.pause()
+        box.value = "120000"
+        box.cursor_position = len(box.value)
+        await pilot.pause()
+        burst = [("backspace", None)] * 6 + [(c, c) for c in "125000"]
+        for key, character in burst:  # All queued at once, as the driver does for one read.
+            app.post_message(events.Key(key, character))
+        await wait_for(pilot, lambda: box.value == "125000", timeout=3)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+    sent = {v["variable_id"]: v["value"] for v in record(server, task_id)["variables"]}
+    assert sent == {"approved_value": "125000"}

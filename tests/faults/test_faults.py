@@ -100,8 +100,8 @@ async def go_to(pilot, screen: MainScreen, task_id: str) -> None:
 
 
 async def open_dismiss(pilot, screen: MainScreen, text: str) -> DismissDialog:
-    """`d`, then `6` (other reason) and the text: the dialog, ready for Enter."""
-    await pilot.press("d", "6", *text)
+    """`d`, then `o` (other reason) and the text: the dialog, ready for Enter."""
+    await pilot.press("d", "o", *text)
     dialog = pilot.app.screen
     assert isinstance(dialog, DismissDialog)
     assert dialog.query_one("#reason-text", Input).value == text
@@ -585,3 +585,99 @@ async def test_a_failure_after_the_user_moved_on_does_not_move_the_cursor() -> N
             assert screen.table.current.id == chosen
             assert any("select it and press the key again" in title for title, _, _ in seen), seen
         assert_only(service)
+
+
+# -- Chamelio: the approval form and cancel after a lost answer ---------------------------------
+
+
+def chamelio_app(server, proxy) -> object:
+    """The app on a Chamelio profile, talking to the service through the lossy proxy."""
+    from chamelio.chamelio_support import KEY as CHAMELIO_KEY
+    from lexi_tui.ui.app import AppSettings, LexiApp
+
+    return LexiApp(AppSettings(profile="cham", provider="chamelio", base_url=f"http://127.0.0.1:{proxy.port}/chamelio",
+                               api_key=CHAMELIO_KEY, use_keyring=False, refresh_interval=0, read_retries=0,
+                               undo_window=0))
+
+
+async def open_form(pilot):
+    from lexi_tui.ui.dialogs.approve_dialog import ApproveDialog
+
+    await pilot.press("a")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApproveDialog) and bool(pilot.app.screen.variables))
+    return pilot.app.screen
+
+
+async def test_a_chamelio_approval_whose_answer_was_lost_is_read_back_and_closes_as_applied() -> None:
+    from chamelio.chamelio_support import admin_get, new_task, service_options
+    from lexi_tui.core import history, watchlist
+    from lexi_tui.server import start_server
+
+    with start_server(service_options(chamelio_seed_workflows=0, exec_delay=60.0)) as server, LossyProxy(server) as proxy:
+        task_id = new_task(server)
+        watchlist.add("cham", task_id)
+        app = chamelio_app(server, proxy)
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            screen = await loaded(pilot)
+            dialog = await open_form(pilot)
+            dialog.query_one("#approve-comment", Input).value = "fine"
+            proxy.lose_once(r"^POST .*/approve$")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+            assert proxy.lost and proxy.forwarded[-1].startswith("GET ")  # Read back, not resent.
+            said = " ".join(f"{n.title}: {n.message}" for n in app._notifications)
+            assert "Approved with comment" in said and "reading the task back shows it was approved" in said
+            assert str(task_id) not in [t.id for t in screen.state.lists["pending"]]
+        done = admin_get(server, f"/tasks/{task_id}")
+        assert done["outcome"] == "approved" and done["approve_calls"] == 1 and done["comment"] == "fine"
+        assert [(e.action, e.outcome) for e in history.read()] == [("approve", "ok")]
+
+
+async def test_a_chamelio_approval_with_no_answer_and_no_read_keeps_the_form_and_says_it_may_have_been_applied() -> None:
+    from chamelio.chamelio_support import admin_get, new_task, service_options
+    from lexi_tui.core import history, watchlist
+    from lexi_tui.server import start_server
+
+    with start_server(service_options(chamelio_seed_workflows=0, exec_delay=60.0)) as server, LossyProxy(server) as proxy:
+        task_id = new_task(server)
+        watchlist.add("cham", task_id)
+        app = chamelio_app(server, proxy)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await loaded(pilot)
+            dialog = await open_form(pilot)
+            dialog.query_one("#approve-comment", Input).value = "keep me"
+            proxy.lose = lambda method, path: "/tasks/" in path  # The approve and the read-back both lost.
+            await pilot.press("ctrl+s")
+            status = dialog.query_one("#approve-status", Static)
+            await wait_for(pilot, lambda: "may have been approved" in str(status.render()))
+            assert app.screen is dialog and dialog.query_one("#approve-comment", Input).value == "keep me"
+            proxy.lose = lambda method, path: False
+            await pilot.press("ctrl+s")  # Sending again is safe: the server says it is decided.
+            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        done = admin_get(server, f"/tasks/{task_id}")
+        assert done["outcome"] == "approved" and done["approve_calls"] == 2  # Applied once, refused once.
+        assert [e.outcome for e in history.read()] == ["already_handled", "unknown"]
+
+
+async def test_a_chamelio_cancel_whose_answer_was_lost_is_read_back() -> None:
+    from chamelio.chamelio_support import admin_get, new_task, service_options
+    from lexi_tui.core import watchlist
+    from lexi_tui.server import start_server
+    from lexi_tui.ui.dialogs.confirm_dialog import ConfirmDialog
+
+    with start_server(service_options(chamelio_seed_workflows=0, exec_delay=60.0)) as server, LossyProxy(server) as proxy:
+        task_id = new_task(server)
+        watchlist.add("cham", task_id)
+        app = chamelio_app(server, proxy)
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            screen = await loaded(pilot)
+            await pilot.press("x")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+            proxy.lose_once(r"^POST .*/cancel$")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: any(n.title == "Cancelled" for n in app._notifications))
+            assert "the answer was lost, but the server shows the task was applied" in " ".join(
+                n.message for n in app._notifications)
+            await wait_for(pilot, lambda: str(task_id) not in [t.id for t in screen.state.lists["pending"]])
+            assert not screen.table.errors
+        assert admin_get(server, f"/tasks/{task_id}")["cancel_calls"] == 1

@@ -62,6 +62,7 @@ def pin_time_based(screen: Any) -> None:
     (each vanishes after a few seconds: whether it is on the picture would depend on speed)."""
     screen.state.fetched_at = time.time()
     screen.refresher.update_clock()
+    screen.actions.toasts.flush()  # A gathered action toast would otherwise arrive a moment later.
     screen.app.clear_notifications()
 
 
@@ -102,7 +103,9 @@ def test_bulk_confirmation(snap_compare, start_service, make_app) -> None:
         "marked": 3,
         "title": "Approve 3 marked tasks?",
         "body": "1 prospect_search, 1 campaign_start, 1 contact_update\n"
-        "1 campaign_start task starts a campaign: real people will be contacted.",
+        "1 campaign_start: 'Q2 Outreach' (150 contacts): real people will be contacted.\n"
+        "3 calls: about 1 s.\n"  # The service reports no rate limit: no share of a quota to give.
+        "Sent one at a time, at once: a bulk run has no undo window.",
         "phase": "confirm",
     }
 
@@ -188,9 +191,10 @@ def test_rules_log_after_a_live_run(snap_compare, service, make_app) -> None:
     assert seen == {
         "log": [
             "3 rule(s) active; p pauses them, R shows a dry run",
-            "✔ approve 'Search for 20 CEOs at law firms in New…'",
-            "✔ dismiss 'Create list 'Legal – West Coast' from 8…' with reason 'manual_execution'",
-            "✔ approve 'Search for 25 partners at accounting fi…'",
+            # The rule runner's words, as `lexi-tui watch` logs them: what was done, in the past.
+            "✔ approved 'Search for 20 CEOs at law firms in New…'",
+            "✔ dismissed 'Create list 'Legal – West Coast' from 8…' with reason 'manual_execution'",
+            "✔ approved 'Search for 25 partners at accounting fi…'",
         ],
         "rows": [PENDING_IDS[1], PENDING_IDS[2], PENDING_IDS[4]],  # The campaign is still there.
         "rules": "on",

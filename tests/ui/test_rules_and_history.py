@@ -52,8 +52,9 @@ async def test_dry_run_then_live_rules_leave_campaign_start_alone() -> None:
             await wait_for(pilot, lambda: history.query_one(DataTable).row_count == len(would))
             sources = {entry.source for entry in history.entries}
             assert sources == {"rule:everything small", "rule:lists"}
-            # Why each rule acted is kept with it: the explanation shown in the log.
-            assert all(entry.comment and entry.comment in log for entry in history.entries)
+            # Why each rule acted is kept with it: the explanation shown in the log (where the
+            # verb is in the past tense: "✔ approved 'Search…' (rule …)").
+            assert all(entry.comment and entry.comment.split(" ", 1)[1] in log for entry in history.entries)
             await pilot.press("slash", *"lists")
             assert history.query_one(DataTable).row_count == 1
         assert admin_task(service, campaign)["status"] == "pending"

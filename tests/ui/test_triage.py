@@ -98,7 +98,7 @@ async def test_dismiss_with_a_preset_and_with_free_text(service) -> None:
         await wait_for(pilot, lambda: first not in screen.table.visible_ids())
         assert admin_task(service, first)["reason"] == "manual_execution"
         assert screen.table.current.id == second
-        await pilot.press("d", "6")
+        await pilot.press("d", "o")
         await pilot.press(*"wrong city")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
@@ -112,7 +112,7 @@ async def test_failed_dismiss_keeps_the_text_and_retries(tmp_path) -> None:
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await loaded(pilot)
             target = screen.table.current.id
-            await pilot.press("d", "6", *"keep me")
+            await pilot.press("d", "o", *"keep me")
             service.stop()  # The service goes away before Enter.
             await pilot.press("enter")
             dialog = app.screen
@@ -211,3 +211,24 @@ async def test_marked_count_stays_on_screen_at_80_columns_while_offline(tmp_path
     assert "◆ 2 marked" in line  # Not pushed off the line by the long connection detail...
     assert " retrying in " in line and "…" in line  # ...which is cut to the room left.
     assert len(line.rstrip()) <= 80
+
+
+async def test_approving_a_task_that_no_longer_exists_says_not_found(service) -> None:
+    """A 404 is "not found" (it does not exist, or this key cannot see it), never "already
+    handled"; the history says not_found."""
+    from lexi_tui.api.models import Task
+    from lexi_tui.core.history import read
+
+    app = make_app(service)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        screen = await loaded(pilot)
+        gone = Task.from_api({"id": "deleted-meanwhile", "type": "prospect_search", "status": "pending",
+                              "description": "A task deleted since the list was read"})
+        screen.store("pending", [gone, *screen.state.pending()])
+        assert screen.table.select(gone.id)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: any(n.title == "Could not approve: not found" for n in app._notifications))
+        note = next(n for n in app._notifications if n.title == "Could not approve: not found")
+        assert "it does not exist, or this key cannot see it" in note.message
+        await wait_for(pilot, lambda: gone.id not in screen.table.visible_ids())  # Refreshed away.
+    assert [(e.task_id, e.outcome) for e in read()] == [(gone.id, "not_found")]

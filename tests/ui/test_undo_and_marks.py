@@ -28,7 +28,7 @@ async def test_undo_inside_the_window_sends_nothing(service) -> None:
         await pilot.press("a")
         assert screen.table.current.id == PENDING_IDS[1]  # Moved on at once...
         assert screen.query_one(StatusBar).held == 1
-        assert any("undo" in n.title for n in app._notifications)
+        await wait_for(pilot, lambda: any("u takes it back until" in n.title for n in app._notifications))
         await pilot.press("u")
         assert screen.table.current.id == first  # ...and undo puts the task back under the cursor.
         await pilot.pause(1.5)  # Past the window: had undo not worked, it would have been sent by now.
@@ -233,7 +233,7 @@ async def test_bulk_run_waits_for_the_rate_limit_instead_of_collecting_429s() ->
             assert isinstance(dialog, BulkDialog)
             await pilot.press("y")
             status = dialog.query_one("#bulk-status")
-            await wait_for(pilot, lambda: "for the rate limit to reset (no 429s)" in str(status.render()), timeout=8)
+            await wait_for(pilot, lambda: "Waiting for the rate limit: " in str(status.render()), timeout=8)
             await wait_for(pilot, lambda: dialog.phase == "done", timeout=10)
             summary = dialog.summary
             assert len(summary.succeeded) == 6 and summary.waited > 0

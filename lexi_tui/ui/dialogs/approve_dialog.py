@@ -3,9 +3,16 @@
 For providers whose approvals carry a comment and variables (Chamelio). The variables to
 approve are read in a worker when the dialog opens (`GET .../approval-details`); each is an
 input with its type, checked with `validate_variable` before anything is sent, the problem
-shown under the field. Like the dismiss dialog, the request is sent from inside the dialog,
-which closes only once the server has accepted it: a failure shows here and everything typed
-stays, so Enter tries again. A second Enter while a request is out sends nothing.
+shown under the field.
+
+It sends only what was typed: a variable whose field still holds the server's value is not
+sent, and a line under the fields says what will be ("Will send: base_salary 120000 →
+125000"), updated as you type: there is no undo window, so this is the last look. Esc throws
+edits away only after asking. Like the dismiss dialog, the request is sent from inside the
+dialog: it closes once the server applied it (or the task turned out to be handled
+elsewhere); when it was not applied everything typed stays and Enter tries again; when the
+answer was lost and the task could not be read back it says it may have been applied. A
+second Enter while a request is out sends nothing.
 """
 
 from __future__ import annotations
@@ -24,10 +31,17 @@ from textual.widgets import Button, Input, Label, Static
 from lexi_tui.api.chamelio_models import ApprovalDetails, Variable, VariableType, validate_variable
 from lexi_tui.api.errors import LexiError
 from lexi_tui.api.models import Task
+from lexi_tui.api.text import clean
+from lexi_tui.core.actions import NOT_SENT, TaskResult
+from lexi_tui.core.outcomes import Outcome
+from lexi_tui.ui.dialogs.confirm_dialog import ConfirmDialog
+from lexi_tui.ui.dialogs.inputs import SteadyInput
 
 LoadDetails = Callable[[], Awaitable[ApprovalDetails]]
-SendApproval = Callable[[str | None, list[dict[str, str]]], Awaitable[None]]
-"""Sends the approval (comment, variables); raises LexiError when it should be retried."""
+SendApproval = Callable[[str | None, list[dict[str, str]]], Awaitable[TaskResult]]
+"""Sends the approval (comment, variables) and says what happened (never raises for the API)."""
+
+_SHOWN_VALUE = 24
 
 _HINTS: dict[str, str] = {
     VariableType.NUMBER: "a number, e.g. 1250",
@@ -46,8 +60,20 @@ def hint(variable: Variable) -> str:
     return _HINTS.get(str(variable.type), str(variable.type))
 
 
-class ApproveDialog(ModalScreen[bool | None]):
-    """Approve with a comment and edited variables; returns True once sent, None if cancelled."""
+def _shown(value: str) -> str:
+    text = clean(value, multiline=False)
+    if not text:
+        return "(empty)"
+    return repr(text) if len(text) <= _SHOWN_VALUE else repr(text[: _SHOWN_VALUE - 1] + "…")
+
+
+class ApproveDialog(ModalScreen[str | None]):
+    """Approve with a comment and edited variables. Returns the outcome ("ok",
+    "already_handled", "not_found") once the dialog's work is done, None if closed unsent."""
+
+    DEFAULT_CSS = """
+    #approve-changes { height: auto; color: $text-accent; }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="approve.cancel"),
@@ -55,24 +81,35 @@ class ApproveDialog(ModalScreen[bool | None]):
         Binding("ctrl+r", "reload", "Reload variables", show=False, id="approve.reload"),
     ]
 
-    def __init__(self, task: Task, send: SendApproval, load: LoadDetails | None = None) -> None:
+    def __init__(self, task: Task, send: SendApproval, load: LoadDetails | None = None, *,
+                 position: tuple[int, int] | None = None) -> None:
+        """
+        Args:
+            task: the task to approve.
+            send: sends the approval; its result decides whether the dialog closes.
+            load: reads the approval step's variables and files (None: the step has none).
+            position: (n, total) when this is one form of a bulk approve shown in turn.
+        """
         super().__init__()
         self.target = task
         self._send = send
         self._load = load
+        self.position = position
         self.variables: list[Variable] = []
         self.files: list[str] = []
         self.sending = False
         self.loading = False
 
     def compose(self) -> ComposeResult:
+        title = "Approve task" if self.position is None else f"Approve task {self.position[0]} of {self.position[1]}"
         with Vertical(id="dialog", classes="dialog approve"):
-            yield Label("Approve task", classes="dialog-title")
-            yield Static(Text(self.target.description or self.target.id, no_wrap=False), classes="dialog-subject")
-            yield Input(placeholder="Comment (optional): why it is approved, for the audit trail",
-                        id="approve-comment", compact=True)
+            yield Label(title, classes="dialog-title")
+            yield Static(Text(self.target.description or self.target.display_id, no_wrap=False), classes="dialog-subject")
+            yield SteadyInput(placeholder="Comment (optional): why it is approved, for the audit trail",
+                              id="approve-comment", compact=True)
             yield Static("", id="approve-files")
             yield VerticalScroll(id="approve-variables", can_focus=False)
+            yield Static("", id="approve-changes")
             yield Static("", id="approve-status")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Approve  ⏎", variant="success", id="approve-send", compact=True)
@@ -117,8 +154,8 @@ class ApproveDialog(ModalScreen[bool | None]):
         for index, variable in enumerate(self.variables):
             label = Text(variable.name or variable.variable_id, no_wrap=True, overflow="ellipsis")
             label.append(f"\n{hint(variable)}" + ("" if variable.required else ", optional"), style="dim")
-            field = Input(value=typed.get(variable.variable_id, variable.value), placeholder=hint(variable),
-                          id=f"var-{index}", compact=True, disabled=variable.type == VariableType.FILE)
+            field = SteadyInput(value=typed.get(variable.variable_id, variable.value), placeholder=hint(variable),
+                                id=f"var-{index}", compact=True, disabled=variable.type == VariableType.FILE)
             rows.append(Vertical(Horizontal(Label(label, classes="var-label"), field, classes="var-line"),
                                  Static("", id=f"var-error-{index}", classes="var-error"), classes="var-row"))
         if rows:
@@ -127,8 +164,10 @@ class ApproveDialog(ModalScreen[bool | None]):
         files.display = bool(self.files)
         files.update(Text("Files: " + ", ".join(self.files), no_wrap=False))
         count = len(self.variables)
-        self._status(f"{count} variable(s) to approve; Tab moves between fields, Enter approves." if count
-                     else "This step has no variables to set; Enter approves.")
+        rest = " Esc stops here; the rest stay marked." if self.position is not None else ""
+        self._status((f"{count} variable(s) to approve; Tab moves between fields, Enter approves." if count
+                      else "This step has no variables to set; Enter approves.") + rest)
+        self.show_changes()
 
     # -- values and checks -------------------------------------------------------------
 
@@ -141,11 +180,27 @@ class ApproveDialog(ModalScreen[bool | None]):
                 found[variable.variable_id] = fields.first(Input).value
         return found
 
-    def check(self) -> tuple[list[dict[str, str]], list[int]]:
-        """The variables to send, and the indexes of fields that fail their type's check.
+    def changes(self) -> list[tuple[Variable, str]]:
+        """The variables whose field no longer holds the server's value, with the new value:
+        exactly what will be sent (file variables are not editable)."""
+        values = self.values()
+        return [(variable, values[variable.variable_id]) for variable in self.variables
+                if variable.type != VariableType.FILE and variable.variable_id in values
+                and values[variable.variable_id] != variable.value]
 
-        An empty optional field is not sent; file variables are not editable and not sent.
+    @property
+    def edited(self) -> bool:
+        """Something was typed that Esc would throw away."""
+        return bool(self.query_one("#approve-comment", Input).value.strip()) or bool(self.changes())
+
+    def check(self) -> tuple[list[dict[str, str]], list[int]]:
+        """The variables to send (only those changed from the server's value), and the indexes
+        of fields that fail their type's check (every field is checked: a required variable
+        left empty must be filled).
+
+        An empty optional field is not checked; file variables are not editable and not sent.
         """
+        changed = {variable.variable_id for variable, _value in self.changes()}
         payload: list[dict[str, str]] = []
         bad: list[int] = []
         values = self.values()
@@ -156,12 +211,32 @@ class ApproveDialog(ModalScreen[bool | None]):
             problem = None
             if value.strip() or variable.required:
                 problem = validate_variable(str(variable.type), value, variable.options or None)
-                if problem is None:
-                    payload.append({"variable_id": variable.variable_id, "type": str(variable.type), "value": value})
+            if problem is None and variable.variable_id in changed:
+                payload.append({"variable_id": variable.variable_id, "type": str(variable.type), "value": value})
             self.field_error(index, problem)
             if problem:
                 bad.append(index)
         return payload, bad
+
+    def show_changes(self) -> None:
+        """The line that says what Enter sends: each changed variable, server value → typed."""
+        line = self.query_one("#approve-changes", Static)
+        changes = self.changes()
+        if not self.variables:
+            line.display = False
+            return
+        line.display = True
+        if not changes:
+            line.update(Text("Will send: no change to the variables."))
+            return
+        shown = "; ".join(f"{clean(variable.name or variable.variable_id, multiline=False)} "
+                          f"{_shown(variable.value)} → {_shown(value)}" for variable, value in changes)
+        line.update(Text(f"Will send: {shown}"))
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        if event.input.id and event.input.id.startswith("var-"):
+            self.show_changes()
 
     def field_error(self, index: int, problem: str | None) -> None:
         errors = self.query(f"#var-error-{index}")
@@ -188,16 +263,23 @@ class ApproveDialog(ModalScreen[bool | None]):
 
     @work(exclusive=True, group="approve-send")
     async def _do_send(self, comment: str | None, payload: list[dict[str, str]]) -> None:
-        try:
-            await self._send(comment, payload)
-        except LexiError as error:
-            self.sending = False
-            self.query_one("#approve-send", Button).disabled = False
-            self._server_field_errors(error, payload)
-            self._status(f"Not sent: {error}. Press Enter to try again.", error=True)
-            return
+        result = await self._send(comment, payload)
         self.sending = False
-        self.dismiss(True)
+        outcome = result.outcome
+        if outcome in (Outcome.APPLIED, Outcome.ALREADY_HANDLED, Outcome.NOT_FOUND):
+            self.dismiss(str(outcome))  # Applied, or decided elsewhere: the screen says which.
+            return
+        self.query_one("#approve-send", Button).disabled = False
+        if outcome == Outcome.UNKNOWN:
+            self._status("The answer was lost and the task could not be read back: it may have been approved. "
+                         "Check it before sending again (Chamelio refuses a second approval: Enter is safe).",
+                         error=True)
+            return
+        if result.error is not None:
+            self._server_field_errors(result.error, payload)
+        detail = result.detail or "not applied"
+        where = "Not sent" if outcome == NOT_SENT else "Not applied"
+        self._status(f"{where}: {detail}. Everything you typed is kept; press Enter to try again.", error=True)
 
     def _server_field_errors(self, error: LexiError, payload: list[dict[str, str]]) -> None:
         """A 422 naming `body.variables.N.*`: show its message under that field too."""
@@ -216,7 +298,21 @@ class ApproveDialog(ModalScreen[bool | None]):
         if self.sending:
             self._status("Still sending: wait for the answer, it may already be applied.", error=True)
             return
-        self.dismiss(None)
+        if not self.edited:
+            self.dismiss(None)
+            return
+        changes = self.changes()
+        typed = ["the comment"] if self.query_one("#approve-comment", Input).value.strip() else []
+        if changes:
+            typed.append(f"{len(changes)} changed variable{'s' if len(changes) != 1 else ''}")
+        body = Text(f"Nothing has been sent. Closing throws away what you typed: {' and '.join(typed)}.")
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmDialog("Discard your changes?", body, yes_label="Discard", no_label="Keep editing"),
+                             answered)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "send" and isinstance(self.focused, Button) and self.focused.id == "approve-cancel":

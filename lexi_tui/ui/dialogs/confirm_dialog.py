@@ -1,4 +1,7 @@
-"""A yes/no question before an action that cannot be taken back (a campaign start)."""
+"""A yes/no question before an action that cannot be taken back (a campaign start, a cancel).
+
+Both buttons say what they do ("Cancel the workflow" / "Keep it"), never two "Cancel"s.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +24,19 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, title: str, body: Text | str, yes_label: str = "Yes") -> None:
+    def __init__(self, title: str, body: Text | str, yes_label: str = "Yes", no_label: str = "Cancel") -> None:
+        """
+        Args:
+            title: the question.
+            body: what answering yes does (plain `Text`: server text is never markup).
+            yes_label: the yes button's words (what it does).
+            no_label: the no button's words (what not doing it means).
+        """
         super().__init__()
         self._title = title
         self._body = body if isinstance(body, Text) else Text(body)
         self._yes = yes_label
+        self._no = no_label
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
@@ -33,7 +44,7 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(self._body, classes="dialog-subject")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self._yes}  y", variant="warning", id="yes", compact=True)
-                yield Button("Cancel  n", id="no", compact=True)
+                yield Button(f"{self._no}  n", id="no", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()  # The safe answer has focus.

@@ -1,8 +1,11 @@
-"""The dismiss dialog: a documented reason on a number key, or a reason of one's own.
+"""The dismiss dialog: a documented reason on a number key, or a reason of one's own (`o`).
 
-The request is sent from inside the dialog and the dialog closes only when the server
-has accepted it: if the request fails, the error shows here and everything typed stays,
-so Enter tries again (never lose the user's intent).
+`o` types your own reason for every provider (Lexi has five presets, Chamelio four: "the
+number after the presets" was 6 for one and 5 for the other; a number without a preset still
+does the same as `o`). The request is sent from inside
+the dialog and the dialog closes only when the action is held or the server has accepted it:
+if it fails, the error shows here and everything typed stays, so Enter tries again (never
+lose the user's intent).
 """
 
 from __future__ import annotations
@@ -21,10 +24,18 @@ from textual.widgets.option_list import Option
 
 from lexi_tui.api.errors import LexiError
 from lexi_tui.api.models import DISMISS_REASONS, Task
+from lexi_tui.ui.dialogs.inputs import SteadyInput
 
 SendDismiss = Callable[[str | None], Awaitable[None]]
-"""Sends the dismissal with a reason; raises LexiError when it was not applied and may be
-retried, MaybeApplied when the answer was lost and the task could not be read again."""
+"""Sends (or holds) the dismissal with a reason; raises LexiError when it was not applied and
+may be retried, MaybeApplied when the answer was lost and the task could not be read again,
+NotSent when nothing left the machine (the journal or the history cannot be written...)."""
+
+
+class NotSent(Exception):
+    """Nothing was sent, for a local reason (the undo journal or the history cannot be
+    written, the app is read-only, an earlier action on the task is still out). The message
+    says why, in words for a person."""
 
 
 class MaybeApplied(Exception):
@@ -43,7 +54,8 @@ class DismissDialog(ModalScreen[str | None]):
             Binding(str(number), f"choose({number - 1})", f"Reason {number}", show=False, id=f"dismiss.reason_{number}")
             for number in range(1, 10)
         ),
-        Binding("o", "other", "Other reason", show=False, id="dismiss.other"),
+        Binding("o", "other", "Other reason", show=False, id="dismiss.other",
+                tooltip="Type your own reason (the same key for every provider)"),
     ]
 
     def __init__(
@@ -64,7 +76,7 @@ class DismissDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Label(f"{self.verb} task", classes="dialog-title")
-            yield Static(Text(self.target.description or self.target.id, no_wrap=False), classes="dialog-subject")
+            yield Static(Text(self.target.description or self.target.display_id, no_wrap=False), classes="dialog-subject")
             yield OptionList(
                 *(
                     Option(Text.assemble((f"{number}  ", "bold"), reason, ("  " + use, "dim")), id=reason)
@@ -72,10 +84,9 @@ class DismissDialog(ModalScreen[str | None]):
                 ),
                 id="reasons",
             )
-            other = len(self.reasons) + 1
-            label = "Other reason" if self.reasons else "Reason or comment"
-            yield Input(
-                placeholder=f"{other}  {label} (free text; overrides the choice above)", id="reason-text", compact=True
+            label = "o  Other reason: your own words" if self.reasons else "Reason or comment"
+            yield SteadyInput(
+                placeholder=f"{label} (overrides the choice above)", id="reason-text", compact=True
             )
             yield Static("", id="dismiss-status")
             with Horizontal(classes="dialog-buttons"):
@@ -124,9 +135,11 @@ class DismissDialog(ModalScreen[str | None]):
         return True
 
     def action_choose(self, index: int) -> None:
-        if index == len(self.reasons):
-            self.action_other()  # The number after the presets is "other".
-        elif index < len(self.reasons):
+        if index >= len(self.reasons):
+            # A number without a preset types your own, as `o` does: 6 for Lexi (five presets),
+            # 5 to 9 for Chamelio (four), so the old habit works and `o` is the same everywhere.
+            self.action_other()
+        else:
             self.query_one("#reasons", OptionList).highlighted = index
             self.query_one("#reasons", OptionList).focus()
 
@@ -167,6 +180,11 @@ class DismissDialog(ModalScreen[str | None]):
     async def _do_send(self, reason: str | None) -> None:
         try:
             await self._send(reason)
+        except NotSent as why:
+            self.sending = False
+            self.query_one("#send", Button).disabled = False
+            self._status(f"Not sent: {why}. Press Enter to try again.", error=True)
+            return
         except MaybeApplied as unknown:
             self.sending = False
             self.query_one("#send", Button).disabled = False

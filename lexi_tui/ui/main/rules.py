@@ -1,8 +1,12 @@
 """Auto-approve/dismiss rules on the triage screen: run after each refresh, logged, pausable.
 
-Each decision is one line in the rules log (and one entry in the audit log, with source
-`rule:<name>`). `p` pauses the rules; `R` is a dry run that shows what they would do to the
-current queue without sending anything.
+The screen drives one `core.rule_runner.RuleRunner` for its life (the same loop as `lexi-tui
+watch`): after each refresh of the queue the runner plans (`plan`, pure), the planned rows are
+marked busy, and a worker sends them (`execute`: pacing inside both rate limits, the history
+preflight, lost answers settled, the audit line with source `rule:<name>`), each through the
+screen's journal (`JournalledTarget`). Each decision is one line in the rules log; an action
+that failed 3 times is "left for you" for the rest of the session. `p` pauses the rules (a run
+under way stops before its next send); `R` is a dry run that sends nothing.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from textual.widgets import Log
 
 from lexi_tui.api.models import Task
 from lexi_tui.api.text import clean
-from lexi_tui.core.rules import Decision, Rule, evaluate
+from lexi_tui.core.actions import TaskResult
+from lexi_tui.core.outcomes import Outcome
+from lexi_tui.core.rule_runner import RuleRunner
+from lexi_tui.core.rules import Decision, Rule
+from lexi_tui.ui.main.actions import JournalledTarget
 
 if TYPE_CHECKING:
     from lexi_tui.ui.main.screen import MainScreen
-
-MAX_ATTEMPTS = 3
-"""A rule's action that failed this often is left for a person (as `lexi-tui watch` does)."""
 
 
 class RulesPart:
@@ -30,6 +35,10 @@ class RulesPart:
         self.screen = screen
         self.state = screen.state
         self.rules = rules
+        self.target: JournalledTarget | None = None
+        self.runner: RuleRunner | None = None
+        """Made at mount (it needs the app's profile); one for the screen's life: it holds the
+        session's attempt counts ("left for you after 3 failures")."""
 
     def log_widget(self) -> Log:
         log = Log(id="rules-log", max_lines=500, auto_scroll=True)
@@ -39,84 +48,77 @@ class RulesPart:
         return log
 
     def mounted(self) -> None:
-        self.screen.query_one("#rules-log").display = bool(self.rules)
-        if self.rules:
-            self.screen.status_bar.rules = "on"
-            self.log(f"{len(self.rules)} rule(s) active; p pauses them, R shows a dry run")
+        screen = self.screen
+        screen.query_one("#rules-log").display = bool(self.rules)
+        if not self.rules:
+            return
+        self.target = JournalledTarget(screen.actions)
+        self.runner = RuleRunner(self.target, self.rules, profile=screen.lexi.settings.profile,
+                                 on_line=self.log, on_result=self._result)
+        if screen.journal.is_read_only:
+            screen.status_bar.rules = "off (read-only)"
+            self.log(f"{len(self.rules)} rule(s) configured, off: this lexi-tui is read-only")
+            return
+        screen.status_bar.rules = "on"
+        self.log(f"{len(self.rules)} rule(s) active; p pauses them, R shows a dry run")
 
     def log(self, line: str) -> None:
         self.screen.query_one("#rules-log", Log).write_line(clean(line, multiline=False))
 
     def apply(self, pending: list[Task]) -> None:
         """Called after each refresh of the queue: act on what the rules match."""
-        state = self.state
-        if not self.rules or state.rules_paused:
+        state, screen, runner, target = self.state, self.screen, self.runner, self.target
+        if runner is None or target is None or state.rules_paused or screen.journal.is_read_only:
             return
-        attempts = state.rule_attempts
-        decisions = evaluate(
-            self.rules,
-            [task for task in pending if task.id not in state.inflight and attempts.get(task.id, 0) < MAX_ATTEMPTS],
-        )
+        decisions = runner.plan(pending, in_flight=state.inflight)
         if not decisions:
             return
+        target.register(decision.task for decision in decisions)
         for decision in decisions:
             state.inflight[decision.task.id] = f"rule:{decision.action}"
-            self.screen.table.mark_busy(decision.task.id, f"rule: {decision.action}…")
-        self.screen.run_worker(self._run(decisions, state.rules_cancel), group="rules")
+            screen.table.mark_busy(decision.task.id, f"rule: {decision.action}…")
+        screen.run_worker(self._run(runner, decisions, state.rules_cancel), group="rules")
 
-    async def _run(self, decisions: list[Decision], cancel: asyncio.Event) -> None:
-        """Send the decisions one by one; pausing the rules (`cancel`) stops what is not sent."""
-        from lexi_tui.core.bulk import run_bulk
-
-        screen, state = self.screen, self.state
-        attempts = state.rule_attempts
-        done: set[str] = set()
+    async def _run(self, runner: RuleRunner, decisions: list[Decision], cancel: asyncio.Event) -> None:
+        """Send the planned decisions; pausing the rules (`cancel`) stops what is not sent."""
         try:
-            for position, decision in enumerate(decisions):
-                task = decision.task
-                if cancel.is_set():
-                    self.log(f"rules paused: {len(decisions) - position} decision(s) not sent")
-                    break
-                try:
-                    result = await run_bulk(
-                        screen.provider, [task], decision.action, reason=decision.reason,
-                        comment=decision.explanation, source=decision.source, cancel=cancel,
-                        profile=screen.lexi.settings.profile,
-                    )
-                finally:
-                    state.inflight.pop(task.id, None)
-                    screen.table.mark_busy(task.id, None)
-                if result.succeeded:
-                    done.add(task.id)
-                    self.log(f"✔ {decision.explanation}")
-                    if decision.action == "approve" and screen.capabilities.executing_view:
-                        state.executing[task.id] = task
-                elif result.already_handled:
-                    done.add(task.id)
-                    self.log(f"• already handled elsewhere: {task.description[:60]}")
-                elif result.not_sent:  # Paused while waiting for the rate limit: nothing was sent.
-                    self.log(f"rules paused: {len(decisions) - position} decision(s) not sent")
-                    break
-                else:
-                    why = result.failed[0][1] if result.failed else "not sent"
-                    attempts[task.id] = attempts.get(task.id, 0) + 1
-                    self.log(f"✘ {decision.action} failed for {task.description[:50]}: {why}")
-                    if attempts[task.id] >= MAX_ATTEMPTS:
-                        self.log(f"  failed {MAX_ATTEMPTS} times: left for you to handle "
-                                 "(the rules will not try it again this session)")
-                    screen.table.mark_error(task.id, f"rule {decision.action} failed")
+            await runner.execute(decisions, cancel=cancel)
         finally:
-            for decision in decisions:  # Those not reached (paused, or the worker cancelled).
-                if state.inflight.get(decision.task.id, "").startswith("rule:"):
-                    state.inflight.pop(decision.task.id, None)
-                    screen.table.mark_busy(decision.task.id, None)
-        screen.store(state.queue, [t for t in state.pending() if t.id not in done])
+            for decision in decisions:  # Those not sent (paused, stopped, or the worker cancelled).
+                self._done(decision.task)
+
+    def _done(self, task: Task) -> None:
+        state, screen = self.state, self.screen
+        if state.inflight.get(task.id, "").startswith("rule:"):
+            state.inflight.pop(task.id, None)
+            screen.table.mark_busy(task.id, None)
+
+    def _result(self, decision: Decision, result: TaskResult) -> None:
+        """One decision's result (its history line is written): the row and the lists follow."""
+        screen, task = self.screen, decision.task
+        if self.target is not None:
+            self.target.settled(task.id)
+        self._done(task)
+        outcome = result.outcome
+        if outcome in (Outcome.APPLIED, Outcome.ALREADY_HANDLED, Outcome.NOT_FOUND):
+            screen.table.mark_error(task.id, None)
+            screen.drop_task(task.id)
+            if outcome == Outcome.APPLIED and decision.action == "approve":
+                screen.actions.follow(task)
+        elif outcome == Outcome.UNKNOWN:
+            screen.table.mark_error(task.id, f"rule {decision.action}: unknown")
+        elif outcome == Outcome.FAILED:
+            screen.table.mark_error(task.id, f"rule {decision.action} failed")
+        screen.refresh_bindings()
 
     def toggle(self) -> None:
         """Pause or resume the rules (`p`); a run in progress stops before its next send."""
         screen, state = self.screen, self.state
         if not self.rules:
-            screen.notify("No rules are configured ([[rules]] in config.toml).", timeout=3)
+            screen.notify("No rules are configured ([[rules]] in config.toml).", timeout=3, markup=False)
+            return
+        if screen.journal.is_read_only:
+            screen.actions.read_only_refusal()
             return
         state.rules_paused = not state.rules_paused
         if state.rules_paused:
@@ -132,5 +134,5 @@ class RulesPart:
         from lexi_tui.ui.dialogs.rules_dry_run import DryRunScreen
 
         pending = [t for t in self.state.pending() if t.id not in self.state.inflight]
-        decisions = evaluate(self.rules, pending) if self.rules else []
+        decisions = self.runner.dry_run(pending) if self.runner is not None else []
         self.screen.app.push_screen(DryRunScreen(decisions, self.rules, len(pending)))

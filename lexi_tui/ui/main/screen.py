@@ -286,18 +286,23 @@ class MainScreen(Screen[None]):
             self.query_one("#list-problems", Static).set_class(bool(rows), "-shown")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Footer state: False hides a key this provider does not have, None greys it out."""
+        """Footer state: False hides a key this provider does not have, None greys it out (no
+        task under the cursor, nothing to undo, or this lexi-tui is read-only: the line above
+        the list and the key's tooltip say why)."""
+        read_only = self.journal.is_read_only
         if action in ("add_task", "cancel_task", "forget_task"):
             return self.forms.check(action)
         if action in ("approve", "dismiss_task"):
             task = self.table.current
-            if self.state.view != self.state.queue or task is None or task.status != TaskStatus.PENDING:
+            if read_only or self.state.view != self.state.queue or task is None or task.status != TaskStatus.PENDING:
                 return None
         if action == "chat" and not self.capabilities.chat:
             return False
         if action in ("copy_id", "copy_json", "open_detail") and self.table.current is None:
             return None
-        if action == "undo" and not self.journal.actions:
+        if action == "undo" and (read_only or not self.actions.waiting):
+            return None
+        if action == "toggle_rules" and read_only:
             return None
         return True
 
@@ -341,6 +346,7 @@ class MainScreen(Screen[None]):
             self.actions.approve(task)
 
     def action_dismiss_task(self) -> None:
+        """With marks, dismiss (reject) every marked task with one reason; else the one under the cursor."""
         if self.table.marked:
             self.actions.bulk_dismiss()
             return
@@ -349,21 +355,27 @@ class MainScreen(Screen[None]):
             self.actions.dismiss_with_dialog(task)
 
     def action_undo(self) -> None:
+        """Take back the most recent action still in its undo window."""
         self.actions.undo()
 
     def action_cancel_task(self) -> None:
+        """Cancel the task's workflow, after a confirmation (providers with `cancel`)."""
         self.forms.cancel_current()
 
     def action_add_task(self) -> None:
+        """Watch a task by id or URL (providers with `add_by_reference`)."""
         self.forms.add_task()
 
     def action_forget_task(self) -> None:
+        """Stop watching the task under the cursor (nothing is sent)."""
         self.forms.forget_current()
 
     def action_toggle_rules(self) -> None:
+        """Pause or resume the auto-approve rules."""
         self.rules.toggle()
 
     def action_rules_dry_run(self) -> None:
+        """What the rules would do to the queue now; nothing is sent."""
         self.rules.dry_run()
 
     # -- keys: views, filter, detail, chat ---------------------------------------------------
@@ -490,13 +502,20 @@ class MainScreen(Screen[None]):
 
     @on(ChatPanel.ActOnTask)
     def _act_from_chat(self, event: ChatPanel.ActOnTask) -> None:
+        """A task card's Approve / Dismiss: the same way as the keys, on that task."""
+        if self.actions.read_only:
+            self.actions.read_only_refusal()
+            return
         task = self.state.queued(event.task_id)
         if task is None:
-            self.notify("That task is not pending any more; refreshing.", severity="warning")
+            self.notify("That task is not pending any more; refreshing.", severity="warning", markup=False)
             self.action_refresh()
             return
         self.table.select(task.id)
         if event.action == "approve":
-            self.actions.approve(task)
+            if self.capabilities.comments or self.capabilities.variables:
+                self.forms.approve(task)
+            else:
+                self.actions.approve(task)
         else:
             self.actions.dismiss_with_dialog(task)

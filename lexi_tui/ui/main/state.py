@@ -13,7 +13,35 @@ from dataclasses import dataclass, field
 from textual.timer import Timer
 
 from lexi_tui.api.models import Task
+from lexi_tui.core.journal import HeldAction
 from lexi_tui.core.refresh import ConnectionState, Link
+
+
+@dataclass
+class Held:
+    """One action on its way: held for its undo window, then sent (see `actions.py`).
+
+    Args:
+        action: the journal's record (its `action_id` is this action's key).
+        task: the task as the person saw it when they pressed the key.
+        label: the row's word while it waits ("approving", "rejecting").
+        comment, variables: sent with an approval (providers with a form).
+        note: the history line's comment (what the form sent, in words).
+    """
+
+    action: HeldAction
+    task: Task
+    label: str
+    comment: str | None = None
+    variables: list[dict[str, str]] | None = None
+    note: str | None = None
+    deadline: float | None = None
+    """Monotonic time its window closes (None while paused or not armed yet)."""
+    remaining: float = 0.0
+    """Seconds left in its window when it was paused (or when it was held)."""
+    journalled: bool = False
+    """The journal has it (the hold is written); before that, undo only marks it `undone`."""
+    undone: bool = False
 
 
 @dataclass
@@ -36,8 +64,16 @@ class TriageState:
     "rule:approve"...): a second press for the same task sends nothing."""
     executing: dict[str, Task] = field(default_factory=dict)
     """Approved tasks followed until they complete or fail."""
+    held: dict[str, Held] = field(default_factory=dict)
+    """Action id -> an action in its undo window (or being written to the journal), oldest
+    first: what `u` takes back, what the quit dialog counts, what the row's countdown shows."""
     hold_timers: dict[str, Timer] = field(default_factory=dict)
-    """Held action id -> the timer that sends it when its undo window closes."""
+    """Held action id -> the timer that sends it when its undo window closes (absent while
+    the windows are paused or the hold is still being written)."""
+    countdown: Timer | None = None
+    """The one 1 s timer that ticks the rows' "approving in 4s" while something is held."""
+    windows_paused: bool = False
+    """The undo windows are stopped (the quit dialog is open): nothing is sent by a timer."""
     advanced_to: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Task id -> (the task auto-advance moved the cursor to, the table's `user_moves` then):
     a failure moves the cursor back only if the person has not moved it since, so "press the
@@ -59,8 +95,6 @@ class TriageState:
 
     # -- rules --
     rules_paused: bool = False
-    rule_attempts: dict[str, int] = field(default_factory=dict)
-    """Task id -> failed rule actions this session (3 leave the task to a person)."""
     rules_cancel: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the rules are paused: a run in progress stops before its next send."""
 

@@ -370,15 +370,15 @@ class LexiApp(App[None]):
         self._exit_renderables.append(message)
         self._close_messages_no_wait()
 
-    def handle_api_error(self, error: LexiError, *, title: str | None = None) -> None:
+    def handle_api_error(self, error: LexiError, *, title: str | None = None, report: bool = True) -> None:
         """Show an API error as a person would want it: what, why, and what next.
 
         A refused key brings the login screen back; a 429 says when to try again (under every
         reading of the rate-limit headers); anything else is the error's own sentence, with its
         HTTP status and request id. Server text is shown as text, never as markup. The status
-        bar's connection state follows the error too.
+        bar's connection state follows the error too, unless the caller has `report`ed it already.
         """
-        if self.main_screen is not None:
+        if report and self.main_screen is not None:
             self.main_screen.refresher.report(error)
         if isinstance(error, InvalidKeyError):
             self.request_login(f"The server refused the key: {error.message}")

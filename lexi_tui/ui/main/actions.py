@@ -159,7 +159,7 @@ class ActionToasts:
     def add(self, toast: Toast) -> None:
         now = time.monotonic()
         if toast.error is not None and isinstance(toast.error, InvalidKeyError):
-            self.screen.lexi.handle_api_error(toast.error)  # The login screen: at once.
+            self.screen.lexi.handle_api_error(toast.error, report=False)  # The login screen: at once.
             return
         if not self.pending and now - self.shown_at >= self.QUIET:
             self.shown_at = now
@@ -197,7 +197,7 @@ class ActionToasts:
 
     def _show(self, toast: Toast) -> None:
         if toast.error is not None:
-            self.screen.lexi.handle_api_error(toast.error, title=toast.title)
+            self.screen.lexi.handle_api_error(toast.error, title=toast.title, report=False)
             return
         timeout = 10 if toast.severity != "information" else 4
         self.screen.notify(toast.message, title=toast.title, severity=toast.severity, timeout=timeout, markup=False)
@@ -526,12 +526,12 @@ class TriageActions:
                            timeout=8 if problems else 4, markup=False)
 
     def estimate(self, calls: int) -> Estimate:
-        """What `calls` calls cost of today's quota and how long they take (for the bulk dialog).
-
-        Seam: `screen.refresher.estimate(calls)` once `LiveRefresh` hosts
-        `core.refresh.RefreshEngine`, whose planner has seen every answer of the day. Until then
-        a planner that has seen only the latest rate-limit headers (`Planner.estimate`).
-        """
+        """What `calls` calls cost of today's quota and how long they take (for the bulk dialog):
+        live refresh's planner, which has seen every answer of the day; before it runs, a planner
+        that has seen only the latest rate-limit headers."""
+        found = self.screen.refresher.estimate(calls)
+        if found is not None:
+            return found
         from lexi_tui.core.budget import Planner
 
         planner = Planner(self.screen.budget.interval)
@@ -616,7 +616,7 @@ class TriageActions:
         if result.outcome == Outcome.FAILED:
             if result.error is not None:
                 if isinstance(result.error, (InvalidKeyError, RateLimitedError)):
-                    self.screen.lexi.handle_api_error(result.error)
+                    self.screen.lexi.handle_api_error(result.error, report=False)
                 raise result.error
             raise NotSent(result.detail or "not applied")
 
@@ -735,20 +735,14 @@ class TriageActions:
         return result
 
     def report(self, result: TaskResult) -> None:
-        """What live refresh should hear about an action's answer.
-
-        Seam: `screen.refresher.report(error)` (the refresh engine's connection state and
-        planner learn of an action's 429, refused key or lost connection) once `LiveRefresh`
-        hosts `core.refresh.RefreshEngine`. Until then the status bar hears every answer through
-        the app's response listener, and nothing more is needed."""
+        """Live refresh hears about an action's failure (its connection state and planner learn
+        of an action's 429, refused key or lost connection)."""
+        if result.error is not None:
+            self.screen.refresher.report(result.error)
 
     def follow(self, task: Task) -> None:
-        """An approved task runs now: follow it until it finishes.
-
-        Seam: `screen.refresher.follow(task)` once `LiveRefresh` hosts the refresh engine."""
-        if self.screen.capabilities.executing_view:
-            self.state.executing[task.id] = task
-        self.screen.refresher.ensure_following()
+        """An approved task runs now: live refresh follows it until it finishes."""
+        self.screen.refresher.follow(task)
 
     # -- the undo window ---------------------------------------------------------------------
 

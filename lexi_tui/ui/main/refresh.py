@@ -34,7 +34,7 @@ from textual.widgets import Label, Static, Tab
 from lexi_tui.api.errors import LexiError
 from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.models import Task, TaskStatus
-from lexi_tui.core.budget import Planner, PlannerPolicy, span_text
+from lexi_tui.core.budget import Estimate, Planner, PlannerPolicy, span_text
 from lexi_tui.core.refresh import (
     Clock,
     ConnectionChanged,
@@ -285,7 +285,13 @@ class LiveRefresh:
         self.update_clock()
 
     def resume(self) -> None:
-        """Back on the list: catch up on what came due meanwhile."""
+        """Back on the list: catch up on what came due meanwhile.
+
+        Only when this screen is the one on top: closing the profile picker resumes the old
+        profile's screen for a moment before the switch pops it and closes its client, and a
+        poll started then would meet a closed client."""
+        if self.screen.app.screen is not self.screen:
+            return
         self._held = False
         if self.engine is not None:
             self.engine.resume()
@@ -352,17 +358,18 @@ class LiveRefresh:
         if self.engine is not None:
             self.engine.report(error)
 
-    def estimate(self, calls: int) -> str:
-        """What a run of `calls` calls costs, in one sentence for a bulk or rules dialog
-        ("12 calls: about 4 s, 12% of today's quota; 51 left after it.").
+    def estimate(self, calls: int) -> Estimate | None:
+        """What a run of `calls` calls costs of today's quota and how long it takes, by the planner
+        that has seen every answer of the day (None before the engine runs). Its
+        `describe(now)` is one sentence for a bulk or rules dialog ("12 calls: about 4 s, 12% of
+        today's quota; 51 left after it.").
 
         Args:
             calls: the run's calls (one per task).
         """
         if self.planner is None:
-            return ""
-        now = self.clock.now()
-        return self.planner.estimate(calls, now=now).describe(now)
+            return None
+        return self.planner.estimate(calls, now=self.clock.now())
 
     def help_text(self) -> str:
         """The plan in force and how the budget is spent, for the help screen."""

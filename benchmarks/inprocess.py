@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.baseline_app import BaselineApp, baseline_rows
-from benchmarks.stall_monitor import StallMonitor
+from benchmarks.stall_monitor import GcTimer, StallMonitor
 from benchmarks.task_data import list_body, pending_tasks, with_changed_descriptions
 from lexi_tui.api.models import Task, parse_task_list
 from lexi_tui.ui.app import AppSettings, LexiApp
@@ -153,19 +153,38 @@ class LiveRefreshRuns:
 
     seconds: list[float] = field(default_factory=list)
     stall_ms: list[float] = field(default_factory=list)
+    gc_ms: list[float] = field(default_factory=list)
+    """Longest garbage collection (any thread) during each refresh."""
+    stall_causes: list[str] = field(default_factory=list)
+    """"GC" or "other" for each run's longest stall."""
 
 
-async def _live_refresh(base_url: str, key: str, size: int, runs: int) -> LiveRefreshRuns:
+def _add_tasks(root_url: str, count: int, tag: str) -> None:
+    """Queue `count` new pending tasks on the service (its admin API), as Lexi would."""
+    import httpx
+
+    tasks = [{"type": "prospect_search", "status": "pending", "description": f"New {tag} #{n}: find 20 CFOs in Lyon",
+              "metadata": {"source": "benchmark", "added": tag}} for n in range(count)]
+    httpx.post(f"{root_url}/_admin/tasks", json=tasks, timeout=60).raise_for_status()
+
+
+async def _live_refresh(base_url: str, key: str, size: int, runs: int, add_per_run: int = 0,
+                        root_url: str = "") -> LiveRefreshRuns:
     result = LiveRefreshRuns()
     app = LexiApp(app_settings(base_url, key))
     async with app.run_test(headless=True, size=SIZE) as pilot:
         screen = await wait_loaded(pilot, app, timeout=120.0)
         if screen.table.task_count != size:
             raise RuntimeError(f"the table shows {screen.table.task_count} tasks, expected {size}")
-        for _ in range(runs):
+        shown = size
+        for run in range(runs):
+            if add_per_run:
+                await asyncio.to_thread(_add_tasks, root_url, add_per_run, f"r{run}-{time.time():.0f}")
             await settle(pilot)
             before = screen.state.fetched_at
             monitor = StallMonitor()
+            collections = GcTimer()
+            collections.start()
             monitor.start()
             await asyncio.sleep(0.01)
             started = time.perf_counter()
@@ -176,15 +195,24 @@ async def _live_refresh(base_url: str, key: str, size: int, runs: int) -> LiveRe
                     raise TimeoutError("the refresh did not finish in time")
                 await asyncio.sleep(0.002)
             await pilot.pause()
+            shown += add_per_run
+            if screen.table.task_count != shown:
+                raise RuntimeError(f"the table shows {screen.table.task_count} tasks after the refresh, not {shown}")
             result.seconds.append(time.perf_counter() - started)
             result.stall_ms.append(await monitor.stop() * 1000.0)
+            collections.stop()
+            result.gc_ms.append(max((c.seconds for c in collections.collections), default=0.0) * 1000.0)
+            stalls = collections.attribute(monitor.stalls)
+            result.stall_causes.append(max(stalls, key=lambda s: s.seconds).cause if stalls else "none")
     return result
 
 
-def measure_live_refresh(base_url: str, key: str, size: int, runs: int) -> LiveRefreshRuns:
+def measure_live_refresh(base_url: str, key: str, size: int, runs: int, *, add_per_run: int = 0,
+                         root_url: str = "") -> LiveRefreshRuns:
     """`runs` refreshes through the real path (`MainScreen.run_refresh`) of a service holding
-    `size` pending tasks that do not change."""
-    return asyncio.run(_live_refresh(base_url, key, size, runs))
+    `size` pending tasks; before each, `add_per_run` new tasks are queued (0: nothing changes;
+    the service must have been started with its admin API at `root_url`)."""
+    return asyncio.run(_live_refresh(base_url, key, size, runs, add_per_run, root_url))
 
 
 async def _baseline_reload(runs: int) -> list[float]:

@@ -66,13 +66,19 @@ def refresh_phase(plan: Plan, out: Outcome) -> None:
             service.base_url, service.api_key, plan.refresh_sizes, plan.runs, plan.stall_sizes))
     reload_ms = timed("baseline reload (in-process)", lambda: inprocess.measure_baseline_reload(max(plan.runs, 3)))
     size = plan.live_refresh_tasks
-    with ServiceProcess(size) as service:
+    added = size // 100
+    with ServiceProcess(size, admin=True) as service:
         live = timed(f"refresh through the app's path, {size:,} tasks", lambda: inprocess.measure_live_refresh(
             service.base_url, service.api_key, size, plan.live_refresh_runs))
+        grown = timed(f"refresh through the app's path, {size:,} tasks + {added:,} new", lambda: (
+            inprocess.measure_live_refresh(service.base_url, service.api_key, size, plan.live_refresh_runs,
+                                           add_per_run=added, root_url=service.root_url)))
     cache = timed("cached list save/load", lambda: list_cache_speed.measure_cache(plan.cache_sizes, plan.runs))
     out.rows += metrics.refresh_metrics(refresh, reload_ms)
     out.rows += metrics.refresh_stall_metrics(refresh)
     out.rows += metrics.live_refresh_metrics(live, size)
+    out.rows += metrics.live_refresh_metrics(grown, size, added=added)
+    out.notes.append(metrics.live_refresh_note(live, grown, size, added))
     out.rows += metrics.cache_metrics(cache)
     out.extras["pilot_pause_floor_ms"] = refresh.pause_floor_ms
     out.notes.append(
@@ -94,8 +100,13 @@ def triage_phase(plan: Plan, out: Outcome) -> None:
                 service.base_url, service.api_key, plan.triage_tasks)))
             spent += time.perf_counter() - started
     base = [timed("baseline keys", lambda: triage.measure_baseline_triage(plan.triage_tasks)) for _ in runs]
+    with ServiceProcess(plan.triage_tasks, seed=99) as service:
+        paced = timed(f"triage, a key every {plan.triage_pace * 1000:.0f} ms", lambda: triage.measure_triage(
+            service.base_url, service.api_key, plan.triage_tasks, pace=plan.triage_pace))
     out.rows += metrics.triage_metrics(runs, base, plan.triage_tasks)
+    out.rows += metrics.paced_triage_metrics(paced, base, plan.triage_tasks, plan.triage_pace)
     out.notes.append(metrics.stall_note(runs))
+    out.notes.append(metrics.stall_note([paced]).replace("Triage stalls", "Paced triage stalls"))
     out.extras["triage_stalls_ms"] = [[(round(s.seconds * 1000, 1), s.cause) for s in r.stalls if s.seconds > 0.02]
                                       for r in runs]
     if len(runs) < plan.runs:

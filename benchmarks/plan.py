@@ -32,6 +32,8 @@ class Plan:
     filter_letters: tuple[str, ...] = ("c", "e", "s")
     idle_seconds: float = 60.0
     triage_tasks: int = 500
+    triage_pace: float = 1 / 30
+    """Seconds between keys in the paced triage run: a held key's auto-repeat (~30 a second)."""
     cold_start_tasks: int = 200
     key_latency_tasks: int = 10_000
     memory_sizes: tuple[int, ...] = (10_000, 50_000)

@@ -49,6 +49,9 @@ class TriageRun:
     stalls: list[Stall] = field(default_factory=list)
     collections: list[Collection] = field(default_factory=list)
     key_to_frame: list[float] = field(default_factory=list)
+    loop_cpu: float = 0.0
+    """CPU seconds of the event loop's thread over the run (time.thread_time): what the app spent
+    per key, whatever else the machine was doing."""
 
     def worst(self, cause: str) -> float:
         """Longest stall (s) of one cause ("GC" or "other"); 0 when there was none."""
@@ -104,7 +107,7 @@ async def send_key(app: App[Any], key: str, done: Callable[[], bool]) -> float:
     return sent
 
 
-async def _triage(base_url: str, key: str, count: int) -> TriageRun:
+async def _triage(base_url: str, key: str, count: int, pace: float = 0.0) -> TriageRun:
     app = LexiApp(app_settings(base_url, key, confirm_types=()))
     async with app.run_test(headless=True, size=SIZE) as pilot:
         screen = await wait_loaded(pilot, app)
@@ -118,6 +121,7 @@ async def _triage(base_url: str, key: str, count: int) -> TriageRun:
         monitor.start()
         sent: list[float] = []
         started = time.perf_counter()
+        cpu_started = time.thread_time()
         try:
             for _ in range(count):
                 current = table.current
@@ -125,23 +129,28 @@ async def _triage(base_url: str, key: str, count: int) -> TriageRun:
                     break
                 target = current.id
                 sent.append(await send_key(app, "a", lambda: target in screen.state.inflight or table.get(target) is None))
+                if pace:  # A held key repeats every `pace` seconds, however fast the app is.
+                    await asyncio.sleep(max(0.0, sent[-1] + pace - time.perf_counter()))
             deadline = time.monotonic() + DRAIN_TIMEOUT
             while table.task_count or screen.state.inflight:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{table.task_count} tasks still pending after the last key")
                 await asyncio.sleep(POLL)
             seconds = time.perf_counter() - started
+            loop_cpu = time.thread_time() - cpu_started
             await pilot.pause()
         finally:
             worst = await monitor.stop()
             collections.stop()
         return TriageRun(seconds, worst, count - table.task_count, collections.attribute(monitor.stalls),
-                         collections.collections, clock.after(sent))
+                         collections.collections, clock.after(sent), loop_cpu)
 
 
-def measure_triage(base_url: str, key: str, count: int) -> TriageRun:
-    """Approve all `count` pending tasks the service holds, one `a` per task."""
-    return asyncio.run(_triage(base_url, key, count))
+def measure_triage(base_url: str, key: str, count: int, pace: float = 0.0) -> TriageRun:
+    """Approve all `count` pending tasks the service holds, one `a` per task: each key as soon
+    as the app has taken the previous one, or (`pace` > 0) no sooner than `pace` seconds after
+    it, like a held key's auto-repeat."""
+    return asyncio.run(_triage(base_url, key, count, pace))
 
 
 async def _baseline(count: int) -> TriageRun:
@@ -156,17 +165,19 @@ async def _baseline(count: int) -> TriageRun:
         monitor.start()
         sent: list[float] = []
         started = time.perf_counter()
+        cpu_started = time.thread_time()
         try:
             for n in range(count):
                 row = table.cursor_row
                 sent.append(await send_key(app, "down" if n % 2 == 0 else "up", lambda: table.cursor_row != row))
             await pilot.pause()
             seconds = time.perf_counter() - started
+            loop_cpu = time.thread_time() - cpu_started
         finally:
             worst = await monitor.stop()
             collections.stop()
         return TriageRun(seconds, worst, 0, collections.attribute(monitor.stalls), collections.collections,
-                         clock.after(sent))
+                         clock.after(sent), loop_cpu)
 
 
 def measure_baseline_triage(count: int) -> TriageRun:

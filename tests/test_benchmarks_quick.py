@@ -38,6 +38,10 @@ METRIC_KEYS = (
     "triage_max_gc_pause_ms",
     "triage_key_to_frame_ms",
     "triage_key_to_frame_p95_ms",
+    "triage_loop_cpu_per_key_ms",
+    "triage_paced_max_stall_ms",
+    "triage_paced_key_to_frame_ms",
+    "triage_paced_stalls_over_50ms",
     "first_paint_fresh_headless_s",
     "first_paint_fresh_pty_s",
 )
@@ -48,6 +52,8 @@ UNTIMED_KEYS = (
     *(f"refresh_50k_{step}_max_stall_ms" for step in ("no_change", "change_1pct", "change_all")),
     "refresh_50k_live_s",
     "refresh_50k_live_max_stall_ms",
+    "refresh_50k_live_add500_s",
+    "refresh_50k_live_add500_max_stall_ms",
     *(f"list_cache_{size}_{what}_ms" for size in ("200", "10k", "50k") for what in ("load", "save")),
 )
 """Figures without a baseline run (the bare app has nothing like them)."""
@@ -55,7 +61,7 @@ DAY_KEYS = tuple(f"day_starter_daily_{figure}" for figure in (
     "polls", "429s", "calls_left", "person_failures", "max_age_min", "max_late_s", "old_budget_min"))
 """The compressed day (--quick: Starter under daily headers only, a day in 5 s)."""
 BASELINE_MAY_BE_ZERO = {"triage_max_stall_gc_ms", "triage_max_stall_other_ms", "triage_stalls_over_50ms",
-                        "triage_max_gc_pause_ms"}
+                        "triage_max_gc_pause_ms", "triage_paced_stalls_over_50ms"}
 """The bare app often has no stall at all (and may see no collection): a zero baseline, no ratio."""
 UNTIMED = {"idle_cpu_percent", "idle_bytes_per_min", *DAY_KEYS, *UNTIMED_KEYS, *BASELINE_MAY_BE_ZERO}
 """Shares, counts, virtual times, figures without a baseline: no ratio to check."""

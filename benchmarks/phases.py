@@ -13,7 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from benchmarks import cold_start, day, first_paint, idle, inprocess, key_latency, list_cache_speed, metrics, triage
+from benchmarks import (
+    cold_start,
+    day,
+    first_paint,
+    idle,
+    inprocess,
+    key_latency,
+    list_cache_speed,
+    metrics,
+    triage,
+    triage_child,
+)
 from benchmarks.baseline_app import baseline_rows
 from benchmarks.child_env import COLUMNS, LINES, app_command, baseline_command, child_env
 from benchmarks.plan import Plan
@@ -96,13 +107,13 @@ def triage_phase(plan: Plan, out: Outcome) -> None:
     while len(runs) < plan.runs and (not runs or spent < TRIAGE_BUDGET):
         with ServiceProcess(plan.triage_tasks, seed=100 + len(runs)) as service:
             started = time.perf_counter()
-            runs.append(timed(f"triage run {len(runs) + 1}", lambda: triage.measure_triage(
-                service.base_url, service.api_key, plan.triage_tasks)))
+            runs.append(timed(f"triage run {len(runs) + 1}", lambda: triage_child.run_in_child(
+                "app", plan.triage_tasks, service.base_url, service.api_key)))
             spent += time.perf_counter() - started
-    base = [timed("baseline keys", lambda: triage.measure_baseline_triage(plan.triage_tasks)) for _ in runs]
+    base = [timed("baseline keys", lambda: triage_child.run_in_child("baseline", plan.triage_tasks)) for _ in runs]
     with ServiceProcess(plan.triage_tasks, seed=99) as service:
-        paced = timed(f"triage, a key every {plan.triage_pace * 1000:.0f} ms", lambda: triage.measure_triage(
-            service.base_url, service.api_key, plan.triage_tasks, pace=plan.triage_pace))
+        paced = timed(f"triage, a key every {plan.triage_pace * 1000:.0f} ms", lambda: triage_child.run_in_child(
+            "app", plan.triage_tasks, service.base_url, service.api_key, pace=plan.triage_pace))
     out.rows += metrics.triage_metrics(runs, base, plan.triage_tasks)
     out.rows += metrics.paced_triage_metrics(paced, base, plan.triage_tasks, plan.triage_pace)
     out.notes.append(metrics.stall_note(runs))
@@ -115,7 +126,8 @@ def triage_phase(plan: Plan, out: Outcome) -> None:
     out.notes.append(
         "Triage: keys enter as the pilot sends them (Key events through the driver); the next key follows once the "
         "app has marked the task in flight (pilot.press's idle wait never ends while the 2 ms stall monitor runs). "
-        "The service runs in a process of its own (until 2026-12-03 it ran in the harness's, sharing the "
+        "Each run is a process of its own (benchmarks.triage_child: the collector sees the app's objects, not the "
+        "harness's) and so is the service (until 2026-12-03 both ran in the harness's process, sharing the "
         "interpreter lock and the collector with the app). A stall is GC when gc.callbacks-timed collections took "
         "at least half of it; key to frame = until App._display got the next frame.")
 

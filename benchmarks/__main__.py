@@ -22,8 +22,8 @@ from benchmarks.plan import Plan
 from benchmarks.report import Metric, render_table, write_json
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
-ORDER = ("cold_start", "refresh_1k", "refresh_10k", "refresh_50k", "first_paint", "key_", "filter_", "idle_",
-         "peak_rss", "triage_", "day_")
+ORDER = ("cold_start", "first_paint_fresh", "first_paint_cached", "refresh_1k", "refresh_10k", "refresh_50k",
+         "first_paint", "list_cache", "key_", "filter_", "idle_", "peak_rss", "triage_", "day_")
 
 
 def ordered(rows: list[Metric]) -> list[Metric]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.baseline_app import BaselineApp, baseline_rows
+from benchmarks.stall_monitor import GcTimer, StallMonitor
 from benchmarks.task_data import list_body, pending_tasks, with_changed_descriptions
 from lexi_tui.api.models import Task, parse_task_list
 from lexi_tui.ui.app import AppSettings, LexiApp
@@ -33,6 +34,10 @@ class RefreshRuns:
     runs: dict[int, dict[str, list[float]]] = field(default_factory=dict)
     pause_floor_ms: list[float] = field(default_factory=list)
     """What an `await pilot.pause()` with nothing to do costs; part of every figure."""
+    stall_ms: dict[int, dict[str, list[float]]] = field(default_factory=dict)
+    """Longest event-loop stall (ms) while a step ran and repainted: stall_ms[size][step], for
+    the sizes asked for (a separate, monitored run: the monitor's wake-ups are not in the CPU
+    figures)."""
 
 
 def app_settings(base_url: str, key: str, **overrides: Any) -> AppSettings:
@@ -63,6 +68,17 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
 
 
+async def stall_ms(pilot: Any, action: Any) -> float:
+    """Longest loop stall (ms) from just before `action()` until its repaint is done."""
+    monitor = StallMonitor()
+    monitor.start()
+    await asyncio.sleep(0.01)  # The monitor is sleeping when the step starts.
+    action()
+    await pilot.pause()
+    await asyncio.sleep(0.01)
+    return await monitor.stop() * 1000.0
+
+
 async def cpu_ms(pilot: Any, action: Any) -> float:
     """Main-thread CPU (ms) of `action()` plus the repaint it causes."""
     started = time.thread_time()
@@ -87,7 +103,8 @@ def task_lists(size: int) -> dict[str, list[Task]]:
         gc.enable()
 
 
-async def _refresh(base_url: str, key: str, sizes: tuple[int, ...], runs: int) -> RefreshRuns:
+async def _refresh(base_url: str, key: str, sizes: tuple[int, ...], runs: int,
+                   stall_sizes: tuple[int, ...] = ()) -> RefreshRuns:
     result = RefreshRuns()
     app = LexiApp(app_settings(base_url, key))
     async with app.run_test(headless=True, size=SIZE) as pilot:
@@ -107,15 +124,95 @@ async def _refresh(base_url: str, key: str, sizes: tuple[int, ...], runs: int) -
                 if screen.table.task_count != size:
                     raise RuntimeError(f"the table shows {screen.table.task_count} tasks, expected {size}")
             result.runs[size] = steps
+            if size in stall_sizes:
+                stalls: dict[str, list[float]] = {step: [] for step in STEPS}
+                for _ in range(min(runs, 3)):
+                    screen.store("pending", [])
+                    for step in STEPS:
+                        await settle(pilot)
+                        tasks = lists[step]
+                        stalls[step].append(await stall_ms(pilot, lambda: screen.store("pending", tasks)))
+                result.stall_ms[size] = stalls
             del lists
             screen.store("pending", [])
             gc.collect()
     return result
 
 
-def measure_refresh(base_url: str, key: str, sizes: tuple[int, ...], runs: int) -> RefreshRuns:
-    """Refresh steps for each size against an app connected to the (empty) local service."""
-    return asyncio.run(_refresh(base_url, key, sizes, runs))
+def measure_refresh(base_url: str, key: str, sizes: tuple[int, ...], runs: int,
+                    stall_sizes: tuple[int, ...] = ()) -> RefreshRuns:
+    """Refresh steps for each size against an app connected to the (empty) local service; for
+    `stall_sizes`, also the longest loop stall of each step."""
+    return asyncio.run(_refresh(base_url, key, sizes, runs, stall_sizes))
+
+
+@dataclass
+class LiveRefreshRuns:
+    """A refresh as the app makes it (request, body decoded and parsed in a thread, the list
+    stored and repainted), nothing changed: wall seconds and the longest loop stall, per run."""
+
+    seconds: list[float] = field(default_factory=list)
+    stall_ms: list[float] = field(default_factory=list)
+    gc_ms: list[float] = field(default_factory=list)
+    """Longest garbage collection (any thread) during each refresh."""
+    stall_causes: list[str] = field(default_factory=list)
+    """"GC" or "other" for each run's longest stall."""
+
+
+def _add_tasks(root_url: str, count: int, tag: str) -> None:
+    """Queue `count` new pending tasks on the service (its admin API), as Lexi would."""
+    import httpx
+
+    tasks = [{"type": "prospect_search", "status": "pending", "description": f"New {tag} #{n}: find 20 CFOs in Lyon",
+              "metadata": {"source": "benchmark", "added": tag}} for n in range(count)]
+    httpx.post(f"{root_url}/_admin/tasks", json=tasks, timeout=60).raise_for_status()
+
+
+async def _live_refresh(base_url: str, key: str, size: int, runs: int, add_per_run: int = 0,
+                        root_url: str = "") -> LiveRefreshRuns:
+    result = LiveRefreshRuns()
+    app = LexiApp(app_settings(base_url, key))
+    async with app.run_test(headless=True, size=SIZE) as pilot:
+        screen = await wait_loaded(pilot, app, timeout=120.0)
+        if screen.table.task_count != size:
+            raise RuntimeError(f"the table shows {screen.table.task_count} tasks, expected {size}")
+        shown = size
+        for run in range(runs):
+            if add_per_run:
+                await asyncio.to_thread(_add_tasks, root_url, add_per_run, f"r{run}-{time.time():.0f}")
+            await settle(pilot)
+            before = screen.state.fetched_at
+            monitor = StallMonitor()
+            collections = GcTimer()
+            collections.start()
+            monitor.start()
+            await asyncio.sleep(0.01)
+            started = time.perf_counter()
+            screen.run_refresh()
+            deadline = time.monotonic() + 60.0
+            while screen.state.fetched_at == before:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the refresh did not finish in time")
+                await asyncio.sleep(0.002)
+            await pilot.pause()
+            shown += add_per_run
+            if screen.table.task_count != shown:
+                raise RuntimeError(f"the table shows {screen.table.task_count} tasks after the refresh, not {shown}")
+            result.seconds.append(time.perf_counter() - started)
+            result.stall_ms.append(await monitor.stop() * 1000.0)
+            collections.stop()
+            result.gc_ms.append(max((c.seconds for c in collections.collections), default=0.0) * 1000.0)
+            stalls = collections.attribute(monitor.stalls)
+            result.stall_causes.append(max(stalls, key=lambda s: s.seconds).cause if stalls else "none")
+    return result
+
+
+def measure_live_refresh(base_url: str, key: str, size: int, runs: int, *, add_per_run: int = 0,
+                         root_url: str = "") -> LiveRefreshRuns:
+    """`runs` refreshes through the real path (`MainScreen.run_refresh`) of a service holding
+    `size` pending tasks; before each, `add_per_run` new tasks are queued (0: nothing changes;
+    the service must have been started with its admin API at `root_url`)."""
+    return asyncio.run(_live_refresh(base_url, key, size, runs, add_per_run, root_url))
 
 
 async def _baseline_reload(runs: int) -> list[float]:

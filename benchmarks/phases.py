@@ -13,12 +13,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from benchmarks import cold_start, day, idle, inprocess, key_latency, metrics, triage
+from benchmarks import (
+    cold_start,
+    day,
+    first_paint,
+    idle,
+    inprocess,
+    key_latency,
+    list_cache_speed,
+    metrics,
+    triage,
+    triage_child,
+)
 from benchmarks.baseline_app import baseline_rows
 from benchmarks.child_env import COLUMNS, LINES, app_command, baseline_command, child_env
 from benchmarks.plan import Plan
 from benchmarks.report import Metric, median
 from benchmarks.service import start_pending_service
+from benchmarks.service_process import ServiceProcess
 from benchmarks.task_data import pending_tasks
 
 TRIAGE_BUDGET = 45.0
@@ -62,14 +74,30 @@ def refresh_phase(plan: Plan, out: Outcome) -> None:
     """Refresh steps in-process against an empty service (the lists are fed to the screen)."""
     with start_pending_service(0) as service:
         refresh = timed("refresh (in-process)", lambda: inprocess.measure_refresh(
-            service.base_url, service.api_key, plan.refresh_sizes, plan.runs))
+            service.base_url, service.api_key, plan.refresh_sizes, plan.runs, plan.stall_sizes))
     reload_ms = timed("baseline reload (in-process)", lambda: inprocess.measure_baseline_reload(max(plan.runs, 3)))
+    size = plan.live_refresh_tasks
+    added = size // 100
+    with ServiceProcess(size, admin=True) as service:
+        live = timed(f"refresh through the app's path, {size:,} tasks", lambda: inprocess.measure_live_refresh(
+            service.base_url, service.api_key, size, plan.live_refresh_runs))
+        grown = timed(f"refresh through the app's path, {size:,} tasks + {added:,} new", lambda: (
+            inprocess.measure_live_refresh(service.base_url, service.api_key, size, plan.live_refresh_runs,
+                                           add_per_run=added, root_url=service.root_url)))
+    cache = timed("cached list save/load", lambda: list_cache_speed.measure_cache(plan.cache_sizes, plan.runs))
     out.rows += metrics.refresh_metrics(refresh, reload_ms)
+    out.rows += metrics.refresh_stall_metrics(refresh)
+    out.rows += metrics.live_refresh_metrics(live, size)
+    out.rows += metrics.live_refresh_metrics(grown, size, added=added)
+    out.notes.append(metrics.live_refresh_note(live, grown, size, added))
+    out.rows += metrics.cache_metrics(cache)
     out.extras["pilot_pause_floor_ms"] = refresh.pause_floor_ms
     out.notes.append(
         "Refresh rows: main-thread CPU (time.thread_time) of MainScreen._store() plus the repaint (await "
         "pilot.pause()), 120x36 headless; tasks parsed once beforehand, so HTTP and JSON parsing are excluded. "
-        f"An idle pilot.pause() alone costs {median(refresh.pause_floor_ms):.1f} ms of that.")
+        f"An idle pilot.pause() alone costs {median(refresh.pause_floor_ms):.1f} ms of that. The stall rows run the "
+        "same steps again under the 2 ms stall monitor; the live rows refresh through MainScreen.run_refresh() "
+        "against a service in its own process.")
 
 
 def triage_phase(plan: Plan, out: Outcome) -> None:
@@ -77,20 +105,31 @@ def triage_phase(plan: Plan, out: Outcome) -> None:
     runs: list[triage.TriageRun] = []
     spent = 0.0
     while len(runs) < plan.runs and (not runs or spent < TRIAGE_BUDGET):
-        with start_pending_service(plan.triage_tasks, seed=100 + len(runs)) as service:
+        with ServiceProcess(plan.triage_tasks, seed=100 + len(runs)) as service:
             started = time.perf_counter()
-            runs.append(timed(f"triage run {len(runs) + 1}", lambda: triage.measure_triage(
-                service.base_url, service.api_key, plan.triage_tasks)))
+            runs.append(timed(f"triage run {len(runs) + 1}", lambda: triage_child.run_in_child(
+                "app", plan.triage_tasks, service.base_url, service.api_key)))
             spent += time.perf_counter() - started
-    base = [timed("baseline keys", lambda: triage.measure_baseline_triage(plan.triage_tasks)) for _ in runs]
+    base = [timed("baseline keys", lambda: triage_child.run_in_child("baseline", plan.triage_tasks)) for _ in runs]
+    with ServiceProcess(plan.triage_tasks, seed=99) as service:
+        paced = timed(f"triage, a key every {plan.triage_pace * 1000:.0f} ms", lambda: triage_child.run_in_child(
+            "app", plan.triage_tasks, service.base_url, service.api_key, pace=plan.triage_pace))
     out.rows += metrics.triage_metrics(runs, base, plan.triage_tasks)
+    out.rows += metrics.paced_triage_metrics(paced, base, plan.triage_tasks, plan.triage_pace)
+    out.notes.append(metrics.stall_note(runs))
+    out.notes.append(metrics.stall_note([paced]).replace("Triage stalls", "Paced triage stalls"))
+    out.extras["triage_stalls_ms"] = [[(round(s.seconds * 1000, 1), s.cause) for s in r.stalls if s.seconds > 0.02]
+                                      for r in runs]
     if len(runs) < plan.runs:
         out.notes.append(f"Triage ran {len(runs)}x, not {plan.runs}x: no new run starts after {TRIAGE_BUDGET:.0f} s, "
                          "to keep the harness under 5 minutes.")
     out.notes.append(
         "Triage: keys enter as the pilot sends them (Key events through the driver); the next key follows once the "
         "app has marked the task in flight (pilot.press's idle wait never ends while the 2 ms stall monitor runs). "
-        "The service runs in the harness process, so its thread shares the GIL with the app.")
+        "Each run is a process of its own (benchmarks.triage_child: the collector sees the app's objects, not the "
+        "harness's) and so is the service (until 2026-12-03 both ran in the harness's process, sharing the "
+        "interpreter lock and the collector with the app). A stall is GC when gc.callbacks-timed collections took "
+        "at least half of it; key to frame = until App._display got the next frame.")
 
 
 def start_and_idle_phase(plan: Plan, out: Outcome) -> None:
@@ -106,6 +145,22 @@ def start_and_idle_phase(plan: Plan, out: Outcome) -> None:
         f"Cold start: spawn of the real `lexi-tui --exit-after-load` until it exits after painting the list; pty "
         f"{COLUMNS}x{LINES}, TERM=xterm-256color; headless = TEXTUAL_DRIVER=textual.drivers.headless_driver:"
         "HeadlessDriver." + (" One unmeasured warm-up spawn each first." if plan.warmup else ""))
+
+
+def first_paint_phase(plan: Plan, out: Outcome) -> None:
+    """First paint of the fetched and of the cached list (issue 16), headless and in a pty."""
+    tasks = plan.cold_start_tasks
+    with start_pending_service(tasks) as fresh, start_pending_service(
+            tasks, latency_ms=first_paint.CACHED_LATENCY_MS) as slow:
+        runs = timed("first paint (fresh and cached)", lambda: first_paint.measure_first_paint(
+            fresh.base_url, slow.base_url, plan.runs, tasks, plan.warmup))
+    out.rows += metrics.first_paint_metrics(runs, tasks)
+    out.notes.append(
+        "First paint: spawn until the first task's text is on the 100x30 pty, or (headless) until the first frame "
+        "holding the list (benchmarks.paint_probe wraps the real entry points and hooks App._display). Fresh: empty "
+        "data folder, service answering at once. Cached: a list_cache file written beforehand (descriptions tagged), "
+        f"service answering after {first_paint.CACHED_LATENCY_MS / 1000:g} s."
+        + (" Cached: not available (" + next(iter(runs.unavailable.values())) + ")." if runs.unavailable else ""))
 
 
 def keys_and_memory_phase(plan: Plan, out: Outcome) -> None:
@@ -157,4 +212,4 @@ def day_phase(plan: Plan, out: Outcome) -> None:
 
 
 PHASES: tuple[Callable[[Plan, Outcome], None], ...] = (
-    refresh_phase, triage_phase, start_and_idle_phase, keys_and_memory_phase, day_phase)
+    refresh_phase, triage_phase, start_and_idle_phase, first_paint_phase, keys_and_memory_phase, day_phase)

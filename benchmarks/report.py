@@ -51,9 +51,13 @@ class Metric:
     note: str = ""
     summary: float | None = None
     """The figure when it is not the median of `runs` (idle: the whole window; runs are slices)."""
+    unavailable: str | None = None
+    """Why there is no figure (the app cannot do what is measured yet); the row says "n/a"."""
 
     @property
     def value(self) -> float:
+        if self.unavailable is not None:
+            return math.nan
         return self.summary if self.summary is not None else median(self.runs)
 
     @property
@@ -63,7 +67,7 @@ class Metric:
     @property
     def ratio(self) -> float | None:
         base = self.baseline
-        if base is None or base <= 0 or math.isnan(base):
+        if base is None or base <= 0 or math.isnan(base) or math.isnan(self.value):
             return None
         return self.value / base
 
@@ -72,10 +76,12 @@ class Metric:
         return self.target.met(self.value, self.ratio) if self.target else None
 
     def to_json(self) -> dict[str, Any]:
+        value = self.value
         return {
             "label": self.label,
             "unit": self.unit,
-            "value": self.value,
+            "value": None if math.isnan(value) else value,
+            "unavailable": self.unavailable,
             "runs": self.runs,
             "baseline": self.baseline,
             "baseline_runs": self.baseline_runs,
@@ -107,10 +113,10 @@ def render_table(metrics: Sequence[Metric], title: str, notes: Sequence[str] = (
     rows = [head]
     for m in metrics:
         ratio = m.ratio
-        result = {True: "PASS", False: "MISS", None: ""}[m.passed]
+        result = "N/A" if m.unavailable else {True: "PASS", False: "MISS", None: ""}[m.passed]
         rows.append((
             m.label,
-            _number(m.value, m.unit),
+            "n/a" if m.unavailable else _number(m.value, m.unit),
             _number(m.baseline, m.unit) if m.baseline is not None else "—",
             f"{ratio:.2f}x" if ratio is not None else "—",
             m.target.text if m.target else "",

@@ -32,11 +32,39 @@ METRIC_KEYS = (
     "peak_rss_50k_mb",
     "triage_total_s",
     "triage_max_stall_ms",
+    "triage_max_stall_gc_ms",
+    "triage_max_stall_other_ms",
+    "triage_stalls_over_50ms",
+    "triage_max_gc_pause_ms",
+    "triage_key_to_frame_ms",
+    "triage_key_to_frame_p95_ms",
+    "triage_loop_cpu_per_key_ms",
+    "triage_paced_max_stall_ms",
+    "triage_paced_key_to_frame_ms",
+    "triage_paced_stalls_over_50ms",
+    "first_paint_fresh_headless_s",
+    "first_paint_fresh_pty_s",
 )
+NOT_YET = ("first_paint_cached_headless_s", "first_paint_cached_pty_s")
+"""Produced as a number once the app paints its cached list (issue 16), until then "not available"
+with the reason: either is fine here, a missing row or a silent gap is not."""
+UNTIMED_KEYS = (
+    *(f"refresh_50k_{step}_max_stall_ms" for step in ("no_change", "change_1pct", "change_all")),
+    "refresh_50k_live_s",
+    "refresh_50k_live_max_stall_ms",
+    "refresh_50k_live_add500_s",
+    "refresh_50k_live_add500_max_stall_ms",
+    *(f"list_cache_{size}_{what}_ms" for size in ("200", "10k", "50k") for what in ("load", "save")),
+)
+"""Figures without a baseline run (the bare app has nothing like them)."""
 DAY_KEYS = tuple(f"day_starter_daily_{figure}" for figure in (
     "polls", "429s", "calls_left", "person_failures", "max_age_min", "max_late_s", "old_budget_min"))
 """The compressed day (--quick: Starter under daily headers only, a day in 5 s)."""
-UNTIMED = {"idle_cpu_percent", "idle_bytes_per_min", *DAY_KEYS}  # Shares, counts, virtual times: no baseline ratio.
+BASELINE_MAY_BE_ZERO = {"triage_max_stall_gc_ms", "triage_max_stall_other_ms", "triage_stalls_over_50ms",
+                        "triage_max_gc_pause_ms", "triage_paced_stalls_over_50ms"}
+"""The bare app often has no stall at all (and may see no collection): a zero baseline, no ratio."""
+UNTIMED = {"idle_cpu_percent", "idle_bytes_per_min", *DAY_KEYS, *UNTIMED_KEYS, *BASELINE_MAY_BE_ZERO}
+"""Shares, counts, virtual times, figures without a baseline: no ratio to check."""
 
 
 def _is_number(value: object) -> bool:
@@ -57,8 +85,16 @@ def test_quick_benchmark_writes_every_metric(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-4000:]
     body = json.loads(out.read_text(encoding="utf-8"))
     metrics = body["metrics"]
-    assert set(METRIC_KEYS + DAY_KEYS) <= set(metrics), f"missing: {sorted(set(METRIC_KEYS + DAY_KEYS) - set(metrics))}"
-    for key in METRIC_KEYS + DAY_KEYS:
+    every = METRIC_KEYS + UNTIMED_KEYS + DAY_KEYS
+    assert set(every + NOT_YET) <= set(metrics), f"missing: {sorted(set(every + NOT_YET) - set(metrics))}"
+    for key in NOT_YET:
+        entry = metrics[key]
+        if entry["value"] is None:
+            assert entry["unavailable"] and entry["pass"] is None and entry["ratio"] is None, (key, entry)
+            assert "n/a" in next(line for line in done.stdout.splitlines() if line.startswith(entry["label"]))
+        else:
+            assert _is_number(entry["value"]) and _is_number(entry["ratio"]) and entry["pass"] in (True, False)
+    for key in every:
         entry = metrics[key]
         assert _is_number(entry["value"]), (key, entry["value"])
         assert entry["runs"] and all(_is_number(v) for v in entry["runs"]), (key, entry["runs"])
@@ -69,7 +105,7 @@ def test_quick_benchmark_writes_every_metric(tmp_path: Path) -> None:
     days = body["meta"]["extras"]["days"]
     assert [(d["plan"], d["headers"]) for d in days] == [("starter", "daily")]
     assert len(days[0]["polls_by_hour"]) == 24 and "polls by UTC hour" in done.stdout
-    for key in METRIC_KEYS + DAY_KEYS:  # The printed table names every row too.
+    for key in every + NOT_YET:  # The printed table names every row too.
         assert metrics[key]["label"] in done.stdout
     # The triage phase approves tasks in the harness's own process: its audit log and undo
     # journal belong to the harness's temporary home, not the user's.

@@ -70,3 +70,14 @@ async def loaded(pilot: Any) -> MainScreen:
     app = pilot.app
     await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
     return app.screen
+
+
+def screen_row(app: Any, y: int) -> str:
+    """Row `y` of the screen exactly as the user sees it (the text cells of a screenshot):
+    what was cut to fit is cut here too."""
+    import html
+    import re
+    cells = re.findall(r'<text[^>]*? x="([\d.]+)"[^>]*?clip-path="url\(#[^)]*-line-(\d+)\)"[^>]*>(.*?)</text>',
+                       app.export_screenshot(), re.S)
+    row = sorted((float(x), html.unescape(text)) for x, line, text in cells if int(line) == y)
+    return "".join(text for _, text in row).replace("\xa0", " ")

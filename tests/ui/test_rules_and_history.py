@@ -215,12 +215,12 @@ async def test_keeping_a_filter_leaves_paused_rules_paused(service) -> None:
         screen = await loaded(pilot)
         bar = screen.query_one(StatusBar)
         await pilot.press("p")
-        assert "rules paused" in "".join(segment.text for segment in bar.render_line(0))
+        assert "rules paused" in bar.line
         for _ in range(2):
             await pilot.press("slash", *"texas", "enter")
             assert screen.table.has_focus and screen.table.task_count == 1
         await pilot.pause()
-        assert "rules paused" in "".join(segment.text for segment in bar.render_line(0))
+        assert "rules paused" in bar.line
         assert screen.state.rules_paused
         log = screen.query_one("#rules-log", Log).lines
         assert sum("rule(s) active" in line for line in log) == 1  # Said once, at start.

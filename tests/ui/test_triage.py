@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.widgets import Input, Tabs
 
+from faults.fault_support import endpoint_count, exhaust_rate_limit, record_notifications
 from lexi_tui.ui.dialogs.confirm_dialog import ConfirmDialog
 from lexi_tui.ui.dialogs.dismiss_dialog import DismissDialog
 from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.widgets.chat_panel import ChatPanel, TaskCard
 from lexi_tui.ui.widgets.status_bar import StatusBar
-from support.app import PENDING_IDS, admin_task, loaded, make_app, make_service, restart, wait_for
+from support.app import PENDING_IDS, admin_task, loaded, make_app, make_service, restart, screen_row, wait_for
 
 
 def main(app) -> MainScreen:
@@ -152,17 +155,41 @@ async def test_chat_proposes_a_task_that_is_approved_from_the_chat(service) -> N
 
 
 async def test_429_backs_off_and_says_so() -> None:
+    """The minute's calls were spent elsewhere (the same key on another machine): r meets a
+    429, the bar says the limit and when calls resume, and nothing is sent until then."""
+    with make_service(rate_limit=3) as service:
+        app = make_app(service)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await loaded(pilot)
+            bar = screen.query_one(StatusBar)
+            exhaust_rate_limit(service, at_least=3.0)
+            before = endpoint_count(service, "GET /v1/lexi/tasks")
+            await pilot.press("r")
+            await wait_for(pilot, lambda: bar.connection == "rate-limited")
+            assert "rate-limited this minute" in bar.detail and "calls resume" in bar.detail
+            assert screen.state.retry_at is not None and screen.state.retry_at > time.time()
+            await pilot.press("r")  # Again, inside the minute: said, not sent.
+            await pilot.pause(0.5)
+            assert endpoint_count(service, "GET /v1/lexi/tasks") == before + 1
+
+
+async def test_r_with_the_minute_used_up_sends_nothing_and_says_when() -> None:
+    """The app's own calls used the minute (headers said 0 left): r is not sent into a
+    certain 429; a toast says when the list refreshes instead."""
     with make_service(rate_limit=2) as service:
         app = make_app(service)
         async with app.run_test(size=(120, 36)) as pilot:
+            seen = record_notifications(app)
             screen = await loaded(pilot)  # One call.
-            await pilot.press("r")  # Two.
+            await pilot.press("r")  # Two: the headers now say none left this minute.
             await wait_for(pilot, lambda: not screen.state.refreshing)
-            await pilot.press("r")  # Three: 429.
-            bar = screen.query_one(StatusBar)
-            await wait_for(pilot, lambda: bar.connection == "rate-limited")
-            assert "until" in bar.detail
-            assert screen.state.retry_at is not None and screen.state.refresh_timer is not None
+            calls = endpoint_count(service, "GET /v1/lexi/tasks")
+            await pilot.press("r")
+            await wait_for(pilot, lambda: any("refresh" in message for _, message, _ in seen))
+            await pilot.pause(0.3)
+            assert endpoint_count(service, "GET /v1/lexi/tasks") == calls
+            said = " ".join(message for _, message, _ in seen)
+            assert "(in " in said, said
 
 
 async def test_service_going_away_and_coming_back(tmp_path) -> None:
@@ -206,10 +233,10 @@ async def test_marked_count_stays_on_screen_at_80_columns_while_offline(tmp_path
             await pilot.press("r")
             await wait_for(pilot, lambda: bar.connection == "offline")
             await pilot.pause()
-            line = "".join(segment.text for segment in bar.render_line(0))
+            line = screen_row(app, bar.region.y)
     assert "○ offline" in line
     assert "◆ 2 marked" in line  # Not pushed off the line by the long connection detail...
-    assert " retrying in " in line and "…" in line  # ...which is cut to the room left.
+    assert " · retrying " in line and "…" in line  # ...which is cut to the room left.
     assert len(line.rstrip()) <= 80
 
 

@@ -100,17 +100,17 @@ async def test_marks_space_all_and_clear(service) -> None:
         await pilot.press("space", "space")
         assert list(screen.table.marked) == PENDING_IDS[:2]
         assert screen.table.current.id == PENDING_IDS[2]
-        assert bar.marked == 2 and "2 marked" in str(bar.render())
+        assert bar.marked == 2 and "2 marked" in bar.line
         await pilot.press("slash", *"search", "enter")
         searches = [PENDING_IDS[0], PENDING_IDS[4], PENDING_IDS[5]]  # The three prospect searches.
         assert screen.table.visible_ids() == searches
         await pilot.press("v")  # Mark all visible: the filtered ones, and only those...
         assert list(screen.table.marked) == [*PENDING_IDS[:2], PENDING_IDS[4], PENDING_IDS[5]]  # ...added to the marks.
-        assert bar.marked == 4 and "4 marked" in str(bar.render())
+        assert bar.marked == 4 and "4 marked" in bar.line
         await pilot.press("escape")  # The filter goes; the marks stay.
         assert len(screen.table.visible_ids()) == len(PENDING_IDS) and bar.marked == 4
         await pilot.press("V")
-        assert not screen.table.marked and bar.marked == 0 and "marked" not in str(bar.render())
+        assert not screen.table.marked and bar.marked == 0 and "marked" not in bar.line
 
 
 async def test_bulk_approve_with_one_failing_keeps_it_marked(service) -> None:
@@ -130,7 +130,7 @@ async def test_bulk_approve_with_one_failing_keeps_it_marked(service) -> None:
         await pilot.press("space", "space", "down", "space")  # Three marked; the campaign skipped.
         marked = list(screen.table.marked)
         assert marked == ["bulk-fails", PENDING_IDS[0], PENDING_IDS[2]]
-        assert "3 marked" in str(bar.render())
+        assert "3 marked" in bar.line
         await pilot.press("a")
         dialog = app.screen
         assert isinstance(dialog, BulkDialog)
@@ -152,7 +152,7 @@ async def test_bulk_approve_with_one_failing_keeps_it_marked(service) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is screen)
         assert list(screen.table.marked) == ["bulk-fails"]  # Retrying is one key.
-        assert bar.marked == 1 and "1 marked" in str(bar.render())
+        assert bar.marked == 1 and "1 marked" in bar.line
         assert PENDING_IDS[0] not in screen.table.visible_ids()
     assert admin_task(service, PENDING_IDS[0])["approve_count"] == 1
     assert admin_task(service, PENDING_IDS[2])["approve_count"] == 1

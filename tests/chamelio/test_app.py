@@ -491,9 +491,12 @@ async def test_the_form_says_what_it_will_send_and_sends_only_that(server: Runni
         assert str(changes.render()) == "Will send: no change to the variables."
         value = field(dialog, "approved_value")
         before = value.value
+        label = next(v.name for v in dialog.variables if v.variable_id == "approved_value")
+        value.value = "about 20k"  # Not a number: changed, but it will not be sent as it is.
+        await pilot.pause()
+        assert str(changes.render()) == f"Changed (not sent until fixed): {label} '{before}' → 'about 20k'"
         value.value = "125000"
         await pilot.pause()
-        label = next(v.name for v in dialog.variables if v.variable_id == "approved_value")
         assert str(changes.render()) == f"Will send: {label} '{before}' → '125000'"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))

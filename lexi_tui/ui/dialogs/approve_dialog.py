@@ -231,7 +231,10 @@ class ApproveDialog(ModalScreen[str | None]):
             return
         shown = "; ".join(f"{clean(variable.name or variable.variable_id, multiline=False)} "
                           f"{_shown(variable.value)} → {_shown(value)}" for variable, value in changes)
-        line.update(Text(f"Will send: {shown}"))
+        invalid = any(validate_variable(str(variable.type), value, variable.options or None)
+                      for variable, value in changes if value.strip() or variable.required)
+        # A value that does not pass is not sent: the line must not say it will be.
+        line.update(Text(f"{'Changed (not sent until fixed)' if invalid else 'Will send'}: {shown}"))
 
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:

@@ -20,16 +20,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lexi_tui.api import errors
 from lexi_tui.api.text import clean, redact
-from lexi_tui.core.outcomes import LOST_HINT, NOT_FOUND_TEXT, Outcome, classify, settle
+from lexi_tui.core.outcomes import ACTIONS, LOST_HINT, NOT_FOUND_TEXT, NOT_SENT, Outcome, classify, settle
 
 if TYPE_CHECKING:
     from lexi_tui.api.models import Task
     from lexi_tui.api.ratelimit import RateLimit
 
-NOT_SENT = "not_sent"
-"""A task of a run that was never sent (cancelled, stopped early): nothing was done to it."""
-
-ACTIONS = ("approve", "dismiss", "cancel")
+__all__ = ["ACTIONS", "NOT_SENT", "ActionTarget", "TaskResult", "perform"]
 
 
 class ActionTarget(Protocol):

@@ -22,20 +22,17 @@ from typing import TYPE_CHECKING
 
 from lexi_tui.api.text import redact
 from lexi_tui.core import history
-from lexi_tui.core.outcomes import Outcome
+from lexi_tui.core.outcomes import ACTIONS, DRY_RUN, Outcome
 
 if TYPE_CHECKING:
     from lexi_tui.api.errors import LexiError
     from lexi_tui.api.models import Task
 
-DRY_RUN = "dry_run"
-"""The outcome of a decision a rule made in a dry run: nothing was sent."""
-
-OUTCOMES: tuple[str, ...] = (*(o.value for o in Outcome), DRY_RUN)
+OUTCOMES = history.OUTCOMES
 """Every `outcome` the history can hold: ok, already_handled, not_found, failed, unknown,
-dry_run. (`history.OUTCOMES` must accept the same values.)"""
+not_sent, dry_run."""
 
-ACTIONS = ("approve", "dismiss", "cancel")
+__all__ = ["ACTIONS", "DRY_RUN", "OUTCOMES", "Outcome", "apreflight", "entry", "preflight", "reason_text", "record"]
 
 
 class _LocalHistoryUnwritable(OSError):
@@ -65,7 +62,7 @@ def entry(
         profile: the profile the action was sent with.
         task: the task as the caller saw it (id, type and description are recorded).
         action: "approve", "dismiss" or "cancel".
-        outcome: an `Outcome` (or its value), or `DRY_RUN`.
+        outcome: an `Outcome` (or its value), `NOT_SENT` or `DRY_RUN`.
         reason: the dismiss/reject reason sent to the server, if any.
         comment: a note kept with the line (a rule's explanation, a person's comment).
         error: what the call raised, if it raised; its message becomes `detail` and its

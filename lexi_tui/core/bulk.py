@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 from lexi_tui.api import errors
 from lexi_tui.core import audit
 from lexi_tui.core.actions import NOT_SENT, ActionTarget, TaskResult, perform, unique
-from lexi_tui.core.outcomes import LOST_HINT, NOT_FOUND_TEXT, Outcome
+from lexi_tui.core.outcomes import ACTIONS, LOST_HINT, NOT_FOUND_TEXT, Outcome
 
 if TYPE_CHECKING:
     from lexi_tui.api.models import Task
@@ -57,7 +57,6 @@ __all__ = [
 
 OK, FAILED, ALREADY_HANDLED = Outcome.APPLIED, Outcome.FAILED, Outcome.ALREADY_HANDLED
 NOT_FOUND, UNKNOWN = Outcome.NOT_FOUND, Outcome.UNKNOWN
-ACTIONS = ("approve", "dismiss", "cancel")
 
 ProgressCallback = Callable[[int, int, "Task", str], "object | Awaitable[object]"]
 WaitCallback = Callable[[float], "object | Awaitable[object]"]

@@ -43,13 +43,16 @@ from pathlib import Path
 from typing import Any
 
 from lexi_tui.api.text import redact
+from lexi_tui.core.outcomes import ACTIONS as ACTIONS
+from lexi_tui.core.outcomes import DRY_RUN, NOT_SENT, Outcome
 from lexi_tui.core.storage import MIN_FREE_BYTES, Problem, check_writable, describe_error, ensure_folder
 
 FILE_NAME = "history.jsonl"
 
-ACTIONS = ("approve", "dismiss")
-OUTCOMES = ("ok", "failed", "already_handled", "not_found", "unknown", "dry_run")
-"""What `outcome` records: `core.outcomes.Outcome` values, plus "dry_run" for a rule's dry run."""
+OUTCOMES: tuple[str, ...] = (*(o.value for o in Outcome), NOT_SENT, DRY_RUN)
+"""What `outcome` records: `core.outcomes.Outcome` values, "not_sent" for an action that was
+never sent (it could not be journalled, or its run stopped first) and "dry_run" for a rule's
+dry run. (`ACTIONS`, re-exported, is what `action` records.)"""
 
 
 class HistoryUnwritable(OSError):
@@ -125,7 +128,8 @@ class HistoryEntry:
     comment: str | None
     """A local note that is not sent anywhere."""
     outcome: str
-    """"ok", "failed", "already_handled", "not_found", "unknown" or "dry_run" (`OUTCOMES`)."""
+    """"ok", "failed", "already_handled", "not_found", "unknown", "not_sent" or "dry_run"
+    (`OUTCOMES`)."""
     detail: str | None
     """The error message for anything but "ok"."""
     request_id: str | None

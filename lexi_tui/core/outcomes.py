@@ -26,6 +26,17 @@ import re
 
 from lexi_tui.api import errors
 
+ACTIONS = ("approve", "dismiss", "cancel")
+"""Every action a path can send (and the history can record): `cancel` is Chamelio's."""
+
+NOT_SENT = "not_sent"
+"""A task of a run, or a held action, that was never sent (cancelled, stopped early, refused
+because it could not be journalled or recorded): nothing was done to it. Not an `Outcome`:
+no answer was read."""
+
+DRY_RUN = "dry_run"
+"""The outcome of a decision a rule made in a dry run: nothing was sent."""
+
 
 class Outcome(enum.StrEnum):
     """The meaning of an answer; the value is what the history records."""

@@ -199,6 +199,18 @@ def test_invalid_json_and_query_are_422(service) -> None:
     assert query.status_code == 422 and query.json()["detail"][0]["loc"] == ["query", "include_files"]
 
 
+def test_every_64_bit_id_is_looked_up_and_a_longer_one_is_422(service) -> None:
+    """Ids are integers (the docs give no range; a BIGINT holds 2**63 - 1, 19 digits): the
+    largest is looked up like any other (not found here), one past it is not an integer id."""
+    with api(service) as client:
+        largest = client.get(f"/tasks/{2**63 - 1}")
+        past = client.get(f"/tasks/{2**63}")
+        nineteen = client.post(f"/tasks/{10**18}/cancel")
+    assert largest.status_code == 404 and largest.json() == {"detail": "Task not found"}
+    assert nineteen.status_code == 404
+    assert past.status_code == 422 and past.json()["detail"][0]["loc"] == ["path", "task_id"]
+
+
 def test_keys_rate_limit_and_request_ids(make_service) -> None:
     server = make_service(chamelio_rate_limit=2, chamelio_seed_workflows=1)
     with api(server, key=None) as anonymous:

@@ -22,7 +22,8 @@ def test_every_outcome_is_recorded_and_reads_back_whole(tmp_path: Path) -> None:
     for outcome in audit.OUTCOMES:
         audit.record("work", TASK, "approve", outcome, source="rule:small", path=log)
     entries = list(reversed(history.read(log)))
-    assert [e.outcome for e in entries] == ["ok", "already_handled", "not_found", "failed", "unknown", "dry_run"]
+    assert [e.outcome for e in entries] == ["ok", "already_handled", "not_found", "failed", "unknown", "not_sent",
+                                               "dry_run"]
     assert {(e.task_id, e.task_type, e.description, e.profile, e.source) for e in entries} == {
         ("t-1", "prospect_search", "Search 20 CEOs", "work", "rule:small")}
 
@@ -43,7 +44,7 @@ def test_the_detail_is_the_errors_message_masked_and_its_request_id(tmp_path: Pa
 
 def test_only_known_actions_and_outcomes_are_written() -> None:
     with pytest.raises(ValueError, match="outcome must be one of"):
-        audit.entry("work", TASK, "approve", "not_sent")  # Never sent: nothing to record.
+        audit.entry("work", TASK, "approve", "sent")
     with pytest.raises(ValueError, match="action must be one of"):
         audit.entry("work", TASK, "delete", Outcome.APPLIED)
 

@@ -224,4 +224,5 @@ def test_a_really_full_and_a_really_read_only_file_system(tmp_path: Path) -> Non
 
 
 def test_outcomes_include_the_policy_values() -> None:
-    assert set(history.OUTCOMES) == {"ok", "failed", "already_handled", "not_found", "unknown", "dry_run"}
+    assert set(history.OUTCOMES) == {"ok", "failed", "already_handled", "not_found", "unknown", "not_sent", "dry_run"}
+    assert set(history.ACTIONS) == {"approve", "dismiss", "cancel"}

@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from ..responses import ApiError, data_response, read_json_body, validation_error
 from . import store as st
+from .validation import MAX_TASK_ID
 from .views import task_body
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ async def _current(request: Request) -> ChamelioFace:
 
 def _task_id(request: Request) -> int:
     text = request.path_params["task_id"]
-    if not text.isdigit() or len(text) > 18:
+    if not text.isdigit() or len(text) > 19 or int(text) > MAX_TASK_ID:
         raise ApiError(404, "not_found", "Task not found")
     return int(text)
 

@@ -38,10 +38,18 @@ def error(loc: list[Any], msg: str, type_: str) -> dict[str, Any]:
     return {"loc": loc, "msg": msg, "type": type_}
 
 
+MAX_TASK_ID = 2**63 - 1
+"""The largest id looked up. Assumption (no vendor page states a range, only "integer"): ids are
+64-bit signed, as a BIGINT column holds; a longer number is answered like any other invalid
+integer. The client refuses such ids itself and never depends on this answer."""
+
+
 def task_id_param(text: str) -> int:
-    if not re.fullmatch(r"[+-]?\d{1,18}", text.strip()):
-        raise RequestInvalid([error(["path", "task_id"], "value is not a valid integer", "type_error.integer")])
-    return int(text)
+    """The `{task_id}` path segment as an integer, or a 422 as FastAPI answers a non-integer."""
+    stripped = text.strip()
+    if re.fullmatch(r"[+-]?\d{1,19}", stripped) and -MAX_TASK_ID - 1 <= int(stripped) <= MAX_TASK_ID:
+        return int(stripped)
+    raise RequestInvalid([error(["path", "task_id"], "value is not a valid integer", "type_error.integer")])
 
 
 def bool_query(value: str | None, name: str, default: bool = False) -> bool:

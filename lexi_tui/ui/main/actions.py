@@ -46,7 +46,7 @@ from lexi_tui.api import errors
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
 from lexi_tui.api.models import Task, TaskStatus
 from lexi_tui.api.text import clean, show_id
-from lexi_tui.core import audit, history
+from lexi_tui.core import audit
 from lexi_tui.core.actions import NOT_SENT, TaskResult, past, perform
 from lexi_tui.core.journal import AlreadyHeld, HeldAction, HeldJournal, JournalReadOnly, due_in
 from lexi_tui.core.outcomes import LOST_HINT, NOT_FOUND_TEXT, Outcome, settle
@@ -98,14 +98,8 @@ def task_of(action: HeldAction) -> Task:
 
 
 def not_sent_line(profile: str, task: Task, verb: str, reason: str | None, detail: str) -> None:
-    """Write the history line of an action that was never sent. Disk I/O (the disk thread).
-
-    Seam: the history has no "not_sent" outcome yet (`audit.OUTCOMES`, `history.OUTCOMES`);
-    the line is built by `audit.entry` like every other (masking, fields) and only its outcome
-    is set to "not_sent". Once core accepts it, this is `audit.record(..., NOT_SENT, ...)`.
-    """
-    line = audit.entry(profile, task, verb, Outcome.FAILED, reason=reason, detail=detail, source="manual")
-    history.append(dataclasses.replace(line, outcome=NOT_SENT))
+    """Write the history line of an action that was never sent. Disk I/O (the disk thread)."""
+    audit.record(profile, task, verb, NOT_SENT, reason=reason, detail=detail, source="manual")
 
 
 def refusal(problem: BaseException, task_id: str | None = None) -> str:

@@ -108,6 +108,25 @@ async def test_an_approved_task_is_followed_and_a_toast_says_what_it_did(monkeyp
         assert tab_label(screen, "completed").endswith("· <1m")  # Read to follow it: a count with its age.
 
 
+async def test_the_finished_toast_shows_the_servers_words_inert(monkeypatch) -> None:
+    """A description and a result message with a terminal escape and markup: the toast shows
+    them as text (the escape made visible, the markup as typed), nothing reaches the terminal."""
+    monkeypatch.setattr("lexi_tui.ui.main.refresh.POLICY", EnginePolicy(follow_delays=(0.3, 0.6)))
+    hostile = {"id": "t-hostile", "type": "prospect_search", "status": "pending",
+               "description": "Search \x1b]0;pwned\x07 [bold red]CEOs[/]", "created_at": "2026-11-23T11:40:00Z",
+               "metadata": {"per_page": 5, "simulate": "complete"}}
+    with make_service(tasks=(hostile,)) as service:
+        app = make_app(service, refresh_interval=60)
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await loaded(pilot)
+            await pilot.press("a")
+            await wait_for(pilot, lambda: any(n.title == "Task completed" for n in app._notifications))
+            toast = next(n for n in app._notifications if n.title == "Task completed")
+            assert "\x1b" not in toast.message and "\x07" not in toast.message
+            assert toast.message.startswith("Search ") and "[bold red]CEOs[/]" in toast.message
+            assert not toast.markup
+
+
 async def test_a_dialog_holds_live_refresh_and_closing_it_catches_up(service) -> None:
     app = make_app(service, refresh_interval=0.3)
     async with app.run_test(size=(120, 36)) as pilot:

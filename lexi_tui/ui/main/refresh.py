@@ -49,6 +49,7 @@ from lexi_tui.core.refresh import (
 )
 from lexi_tui.providers.base import Provider
 from lexi_tui.ui import clock
+from lexi_tui.ui.text import toast
 from lexi_tui.ui.widgets.countdown import ROUTINE_UNDER
 
 if TYPE_CHECKING:
@@ -415,16 +416,15 @@ class LiveRefresh:
         screen = self.screen
         self.state.executing.pop(task.id, None)
         self._following.discard(task.id)
-        name = Text(task.description or f"{task.type} {task.id}").plain
+        name = task.description or f"{task.type} {task.display_id}"  # Cleaned and bounded by `toast`.
         if status is None:
             where = (screen.capabilities.executing_view or "its").replace("_", " ")
-            screen.notify(f"{name}: not finished after {span_text(POLICY.follow_for)}, and no longer followed; "
-                          f"look in the {where} view.", title="Task still running", severity="warning", timeout=10,
-                          markup=False)
+            toast(screen, f"{name}: not finished after {span_text(POLICY.follow_for)}, and no longer followed; "
+                  f"look in the {where} view.", title="Task still running", severity="warning", timeout=10)
             return
         detail = result_summary(task)
-        screen.notify(name + (f": {detail}" if detail else ""), title=f"Task {status}",
-                      severity="error" if status == "failed" else "information", timeout=10, markup=False)
+        toast(screen, name + (f": {detail}" if detail else ""), title=f"Task {status}",
+              severity="error" if status == "failed" else "information", timeout=10)
 
     def _heard(self, info: ResponseInfo) -> None:
         """Every answer the provider gets: whether the server answered well since the last failure."""
@@ -449,8 +449,8 @@ class LiveRefresh:
             asked = self._asked_at
             if asked is not None and state.error_at >= asked - 1:
                 self._asked_at = None
-                screen.notify(state.error or "the server did not answer", title="Refresh failed",
-                              severity="error", timeout=8, markup=False)
+                toast(screen, state.error or "the server did not answer", title="Refresh failed",
+                      severity="error", timeout=8)
         screen.status_bar.show(state, routine_every=self._routine_every(state))
         if state.link == Link.SIGNED_OUT and (before is None or before.link != Link.SIGNED_OUT):
             screen.lexi.request_login("The server refused the key; sign in again to go on.")

@@ -150,6 +150,7 @@ async def test_empty_views_say_why() -> None:
         async with app.run_test(size=(120, 36)) as pilot:
             await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
             screen = app.screen
+            await wait_for(pilot, lambda: bool(screen.detail.query("#detail-fields")))  # Mounted.
             fields = screen.detail.query_one("#detail-fields", Static)
             await wait_for(pilot, lambda: "Not fetched yet" in str(fields.render()))
             assert "Not fetched yet" in screen.table.render_line(1).text

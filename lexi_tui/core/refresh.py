@@ -483,7 +483,7 @@ class RefreshEngine:
                 self._came_back(now)
         elif self._poll_at is not None and not self._busy:
             self._plan(now)
-            self._publish(self._steady_state(now))
+            self._republish(now)
 
     def active(self, now: float | None = None) -> bool:
         """Whether the person is at the keyboard: focused, with a key within `away_after`."""
@@ -729,8 +729,17 @@ class RefreshEngine:
             self._poll_at = now
         else:
             self._plan(now)
-        self._publish(self._steady_state(now))
+        self._republish(now)
         self._wake.set()
+
+    def _republish(self, now: float) -> None:
+        """The pace changed but no answer came: a failing or offline state keeps saying what the
+        last answer said, with the new time of the next try; any other state is recomputed.
+        (Coming back, or losing focus, must never turn "offline" into "online".)"""
+        if self._state.link in (Link.FAILING, Link.OFFLINE):
+            self._publish(replace(self._state, next_at=self._poll_at))
+        else:
+            self._publish(self._steady_state(now))
 
     # -- planning and state -------------------------------------------------------------------------
 

@@ -244,6 +244,28 @@ async def test_stopped_and_restarted_service_offline_then_online(tmp_path: Any) 
         server.stop()
 
 
+async def test_losing_focus_and_coming_back_never_turn_offline_into_online() -> None:
+    """No answer came: the terminal losing focus, or the person coming back, changes the pace,
+    not what the last answer said."""
+    server = start_server(options())
+    policy = EnginePolicy(backoff_base=5.0, backoff_cap=5.0)
+    try:
+        async with running(server, interval=0.5, policy=policy) as run:
+            await run.until(lambda: online(run))
+            server.stop()
+            await run.until(lambda: run.engine.state.link == Link.OFFLINE)
+            error = run.engine.state.error
+            run.engine.focused(False)
+            assert run.engine.state.link == Link.OFFLINE and run.engine.state.error == error
+            run.engine.focused(True)  # Back after being away: one poll now, still offline until it answers.
+            assert run.engine.state.link == Link.OFFLINE and run.engine.state.error == error
+            assert run.engine.state.next_what == "retrying" and run.engine.state.next_at is not None
+            run.engine.person_active()
+            assert all(s.link != Link.ONLINE for s in run.states[[s.link for s in run.states].index(Link.OFFLINE):])
+    finally:
+        server.stop()
+
+
 async def test_500s_make_it_failing_until_the_next_good_answer() -> None:
     with start_server(options()) as server:
         policy = EnginePolicy(backoff_base=0.3, backoff_cap=1.0)

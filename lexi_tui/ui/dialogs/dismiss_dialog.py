@@ -79,7 +79,7 @@ class DismissDialog(ModalScreen[str | None]):
             yield Static(Text(self.target.description or self.target.display_id, no_wrap=False), classes="dialog-subject")
             yield OptionList(
                 *(
-                    Option(Text.assemble((f"{number}  ", "bold"), reason, ("  " + use, "dim")), id=reason)
+                    Option(Text.assemble((f"{number}  ", "bold"), reason, ("  " + use, "italic")), id=reason)
                     for number, (reason, use) in enumerate(self.reasons, start=1)
                 ),
                 id="reasons",

@@ -114,3 +114,41 @@ def test_text_after_a_tab_in_the_same_burst_goes_to_the_next_field(tmp_path: Pat
                    "(upstream bug; when this passes, upstream is fixed and SteadyInput can go)")
 def test_a_bare_textual_input_keeps_the_order_too(tmp_path: Path) -> None:
     assert run_burst(tmp_path, "plain", BACKSPACES_THEN_TEXT)["first"] == "120abc1"
+
+
+# -- the app's own filter, in a pty against the local service -----------------------------------
+
+FILTER_APP = """
+import sys
+from lexi_tui.ui.app import AppSettings, LexiApp
+base_url, key = sys.argv[1:3]
+LexiApp(AppSettings(profile="burst", base_url=base_url, api_key=key, use_keyring=False, refresh_interval=0,
+                    undo_window=0)).run()
+"""
+
+
+def test_the_list_filter_takes_a_burst_as_typed(tmp_path: Path) -> None:
+    """`/`, then "zz", two backspaces and "CEO" in one read: the filter is "CEO" (upstream
+    Textual would make it "zzC", and the list would say nothing matches)."""
+    from benchmarks.pty_probe import PtyChild, visible_text
+    from support.app import KEY, make_service
+
+    launcher = tmp_path / "filter_app.py"
+    launcher.write_text(FILTER_APP, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX",)}
+    env.update(TERM="xterm-256color", PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    with make_service() as service, PtyChild([sys.executable, str(launcher), service.base_url, KEY], env,
+                                             cols=120, rows=30) as child:
+        assert child.wait_text("Pending", 30), visible_text(bytes(child.output[-2000:]))
+        child.wait_quiet(0.5, 10)
+        child.send(b"/")
+        assert child.wait_text("Filter: type to narrow", 10)
+        child.pump(0.3)
+        start = len(child.output)
+        child.send(b"zz\x7f\x7fCEO")  # One write: one burst.
+        assert child.wait_for(lambda: "CEO" in visible_text(bytes(child.output[start:])), 10)
+        child.pump(1.0)  # Let every key of the burst land.
+        shown = visible_text(bytes(child.output[start:]))
+    assert "zzC" not in shown and "matches" not in shown, shown
+    assert "Search for 20 CEOs" in shown

@@ -23,6 +23,7 @@ from lexi_tui.api.chamelio_models import parse_task_ref
 from lexi_tui.api.errors import LexiError, NotFoundError
 from lexi_tui.api.models import Task
 from lexi_tui.core.watchlist import WatchListError
+from lexi_tui.ui.dialogs.inputs import SteadyInput
 
 AddTask = Callable[[str], Awaitable[Task]]
 """Reads and watches the task a reference names; raises LexiError (or ValueError)."""
@@ -45,7 +46,7 @@ class AddTaskDialog(ModalScreen[Task | None]):
             yield Label("Add a task to watch", classes="dialog-title")
             yield Static(Text("A task id (1234 or #1234) or a task URL, e.g. one someone shared with you."),
                          classes="dialog-subject")
-            yield Input(placeholder="https://platform.chamelio.ai/tasks/1234", id="add-ref", compact=True)
+            yield SteadyInput(placeholder="https://platform.chamelio.ai/tasks/1234", id="add-ref", compact=True)
             yield Static("", id="add-status")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add  ⏎", variant="primary", id="add-send", compact=True)

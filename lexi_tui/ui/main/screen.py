@@ -30,6 +30,7 @@ from lexi_tui.core.budget import RefreshBudget
 from lexi_tui.core.journal import HeldJournal
 from lexi_tui.core.rules import Rule
 from lexi_tui.providers.base import Capabilities, Provider
+from lexi_tui.ui.dialogs.inputs import SteadyInput
 from lexi_tui.ui.main.actions import TriageActions
 from lexi_tui.ui.main.approvals import FormApprovals
 from lexi_tui.ui.main.refresh import LiveRefresh
@@ -143,7 +144,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="list-pane"):
                 views = self.state.views
                 yield Tabs(*(Tab(view.replace("_", " ").title(), id=f"view-{view}") for view in views), id="views")
-                yield Input(placeholder="Filter: type to narrow the list, Enter to keep, Esc to clear", id="filter")
+                yield SteadyInput(placeholder="Filter: type to narrow the list, Enter to keep, Esc to clear", id="filter")
                 yield TaskTable(id="tasks", empty_text=self.empty_text)
                 yield Static("", id="list-problems")
                 yield self.rules.log_widget()

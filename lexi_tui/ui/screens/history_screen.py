@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from lexi_tui.api.text import show_id
 from lexi_tui.core.history import HistoryEntry, filter_entries, read
+from lexi_tui.ui.dialogs.inputs import SteadyInput
 from lexi_tui.ui.text import plain
 
 MAX_ENTRIES = 5_000
@@ -69,7 +70,7 @@ class HistoryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog history"):
             yield Label("History: every action sent from this machine, newest first", classes="dialog-title")
-            yield Input(placeholder="/ filter: task, type, action, outcome, reason, rule…", id="history-filter", compact=True)
+            yield SteadyInput(placeholder="/ filter: task, type, action, outcome, reason, rule…", id="history-filter", compact=True)
             yield HistoryTable(id="history-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="history-detail")
             yield Static("", id="history-status")

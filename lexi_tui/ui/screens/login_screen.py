@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, PermissionDeniedError
 from lexi_tui.api.text import mask_key, redact
+from lexi_tui.ui.dialogs.inputs import SteadyInput
 from lexi_tui.ui.text import plain, toast
 
 
@@ -54,7 +55,7 @@ class LoginScreen(Screen[str | None]):
                 yield Static(plain(f"Profile {self.profile} · {self.base_url}", limit=500), classes="dialog-subject")
                 if self.reason:
                     yield Static(plain(redact(self.reason), limit=2_000), id="login-reason")
-                yield Input(placeholder=f"API key ({self.provider.key_hint})", password=True, id="login-key")
+                yield SteadyInput(placeholder=f"API key ({self.provider.key_hint})", password=True, id="login-key")
                 yield Static(
                     Text(
                         "The key is checked against the API, then kept in the system keyring "

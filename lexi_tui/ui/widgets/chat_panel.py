@@ -41,6 +41,7 @@ from lexi_tui.api.errors import (
 )
 from lexi_tui.api.models import ChatReply, Task
 from lexi_tui.core.outcomes import Outcome, classify
+from lexi_tui.ui.dialogs.inputs import SteadyInput
 from lexi_tui.ui.text import plain
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ class ChatPanel(Vertical):
             id="chat-log",
         )
         yield Label("Lexi is thinking…", id="chat-thinking")
-        yield Input(placeholder="Message Lexi…", id="chat-input")
+        yield SteadyInput(placeholder="Message Lexi…", id="chat-input")
 
     def on_mount(self) -> None:
         self.query_one("#chat-thinking").display = False

@@ -20,7 +20,7 @@ import pytest
 from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
 from lexi_tui.ui.app import AppSettings, LexiApp
-from tools.screenshots.screenshots import FIXED_NOW, routed, without_proxies
+from tools.screenshots.pilot import FIXED_NOW, routed, without_proxies
 
 SNAPSHOT_KEY = "wbk_snapshot_000000000000c0de"
 SHOWN_BASE_URL = "http://127.0.0.1:8787/functions/v1/api-gateway"

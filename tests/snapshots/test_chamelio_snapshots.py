@@ -18,7 +18,7 @@ from lexi_tui.server.options import ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
 from lexi_tui.ui.dialogs.approve_dialog import ApproveDialog
 from tools.screenshots import chamelio_shots
-from tools.screenshots.screenshots import FIXED_NOW, settle
+from tools.screenshots.pilot import FIXED_NOW, settle
 
 WIDE = (120, 36)
 TALL = (120, 40)

@@ -21,7 +21,7 @@ from lexi_tui.ui.screens.help_screen import HelpScreen
 from lexi_tui.ui.screens.login_screen import LoginScreen
 from lexi_tui.ui.widgets.chat_panel import TaskCard
 from lexi_tui.ui.widgets.status_bar import StatusBar
-from tools.screenshots.screenshots import loaded, settle, wait_until
+from tools.screenshots.pilot import loaded, settle, wait_until
 
 WIDE = (120, 36)
 SMALL = (80, 24)

@@ -27,7 +27,7 @@ from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
 from lexi_tui.ui.dialogs.rules_dry_run import DryRunScreen
 from lexi_tui.ui.screens.history_screen import HistoryScreen
 from lexi_tui.ui.widgets.status_bar import StatusBar
-from tools.screenshots.screenshots import FIXED_NOW, loaded, settle, wait_until
+from tools.screenshots.pilot import FIXED_NOW, loaded, settle, wait_until
 
 WIDE = (120, 36)
 FIXTURE_TASKS: list[dict[str, Any]] = json.loads(

@@ -2,7 +2,7 @@
 
 Used by `tools.screenshots.screenshots` (README pictures) and by the snapshot tests. The local
 service seeds its Chamelio workflows relative to "now"; `pinned_seed_clock` makes that now
-`FIXED_NOW`, and the app is told a fixed base URL (`SHOWN_BASE_URL`) while its transport (`screenshots.routed`) sends
+`FIXED_NOW`, and the app is told a fixed base URL (`SHOWN_BASE_URL`) while its transport (`pilot.routed`) sends
 the requests to the service's real port, so no port or date moves between runs.
 """
 
@@ -60,7 +60,7 @@ async def show_detail(pilot: Any) -> None:
     """The first task awaiting approval, with its step, assignee and files."""
     from textual.widgets import Static
 
-    from tools.screenshots.screenshots import loaded, wait_until
+    from tools.screenshots.pilot import loaded, wait_until
 
     screen = await loaded(pilot)
     fields = screen.detail.query_one("#detail-fields", Static)
@@ -70,7 +70,7 @@ async def show_detail(pilot: Any) -> None:
 async def show_variables_form(pilot: Any) -> None:
     """The approve dialog of the first task, its variables read and shown."""
     from lexi_tui.ui.dialogs.approve_dialog import ApproveDialog
-    from tools.screenshots.screenshots import loaded, wait_until
+    from tools.screenshots.pilot import loaded, wait_until
 
     await loaded(pilot)
     await pilot.press("a")

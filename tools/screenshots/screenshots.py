@@ -6,31 +6,23 @@ same code gives the same pictures on any day. The app is told the production URL
 screens read as a user sees them) while every request is routed to the local service by a
 transport (`AppSettings.transport_factory`): nothing leaves the machine, and the key shown is never a real one.
 
-The snapshot tests reuse `pinned_clock`, `routed` and `without_proxies` from here.
+What the snapshot tests share with it is in `tools.screenshots.pilot`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from lexi_tui.server.options import PRODUCTION_BASE_URL, ServerOptions
 from lexi_tui.server.runner import RunningServer, start_server
-from lexi_tui.ui import clock
 from tools.screenshots import chamelio_shots, triage_shots
-
-#: "Now" in every screenshot: ages ("20m") and times are computed from it.
-FIXED_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+from tools.screenshots.pilot import FIXED_NOW, loaded, pinned_clock, routed, settle, wait_until, without_proxies
 
 #: The key the local service accepts here; it only ever reaches the local service.
 SCREENSHOT_KEY = "wbk_screenshots_0000000000000000"
@@ -39,7 +31,6 @@ SCREENSHOT_KEY = "wbk_screenshots_0000000000000000"
 CHAT_MESSAGE = "Find 50 CEOs at law firms in California"
 
 #: Environment variables that would make httpx send requests through a proxy instead.
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 #: A small, realistic approval queue (no `simulate` hints: nothing is approved here).
 TASKS: tuple[dict[str, Any], ...] = (
@@ -184,76 +175,9 @@ TASKS: tuple[dict[str, Any], ...] = (
 )
 
 
-# -- determinism: the clock and the network ------------------------------------------------
-
-
-@contextlib.contextmanager
-def pinned_clock(moment: datetime = FIXED_NOW) -> Iterator[None]:
-    """Make `lexi_tui.ui.clock.now()` return `moment` (ages and times on screen)."""
-    original = clock.now
-    clock.now = lambda: moment  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        clock.now = original  # type: ignore[assignment]
-
-
-class LocalTransport(httpx.AsyncBaseTransport):
-    """Sends every request to `root_url` (scheme, host and port), whatever URL it names."""
-
-    def __init__(self, root_url: str) -> None:
-        target = httpx.URL(root_url)
-        self._scheme, self._host, self._port = target.scheme, target.host, target.port
-        self._inner = httpx.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        request.url = request.url.copy_with(scheme=self._scheme, host=self._host, port=self._port)
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-def routed(server: RunningServer) -> Callable[[], httpx.AsyncBaseTransport]:
-    """A transport factory for `AppSettings.transport_factory`: every request goes to `server`,
-    while the app keeps showing the URL it was given (stable across runs, unlike a free port)."""
-    return lambda: LocalTransport(server.root_url)
-
-
-@contextlib.contextmanager
-def without_proxies() -> Iterator[None]:
-    """Set the proxy variables aside meanwhile: a proxy would take requests past the transport."""
-    saved = {name: os.environ.pop(name) for name in _PROXY_VARIABLES if name in os.environ}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)
-
-
 # -- the shots -------------------------------------------------------------------------------
 
 Step = Callable[[Any], Awaitable[None]]
-
-
-async def wait_until(pilot: Any, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Pause until `predicate()` holds; AssertionError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("the app did not reach the expected state in time")
-        await pilot.pause(0.05)
-
-
-async def loaded(pilot: Any) -> Any:
-    """Wait for the main screen's first list and the detail pane's JSON; returns the screen."""
-    from lexi_tui.ui.main.screen import MainScreen
-
-    app = pilot.app
-    await wait_until(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.state.fetched_at is not None)
-    screen = app.screen
-    await wait_until(pilot, lambda: bool(screen.detail.json_view.lines))
-    await pilot.pause()
-    return screen
 
 
 async def show_detail(pilot: Any) -> None:
@@ -329,28 +253,6 @@ SHOTS: tuple[Shot, ...] = (
     # Undo window 0: the dismissal in it is sent at once instead of after a 5 s hold.
     Shot("history.svg", (120, 36), triage_shots.show_history, {"undo_window": 0}),
 )
-
-
-async def settle(pilot: Any) -> None:
-    """Let the screen come to rest: animations done, and a steady (not blinking) text cursor.
-
-    It also re-places the tab underline: after a tab is relabelled ("Pending" becomes
-    "Pending 6") Textual 8.2 sometimes measures the tab before its new width is laid out,
-    and the underline then stays one label short until the next resize (seen in about one
-    run in three). Without this the pictures would differ from run to run.
-    """
-    from textual.widgets import Input, Tabs
-
-    for box in pilot.app.screen.query(Input):
-        box.cursor_blink = False
-    await pilot.pause()
-    for tabs in (tabs for screen in pilot.app.screen_stack for tabs in screen.query(Tabs)):
-        realign = getattr(tabs, "_highlight_active", None)
-        if realign is not None:
-            realign(animate=False)
-    await pilot.pause()
-    await pilot.wait_for_scheduled_animations()
-    await pilot.pause()
 
 
 async def take(shot: Shot, server: RunningServer) -> str:

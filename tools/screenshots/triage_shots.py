@@ -37,7 +37,7 @@ def pinned_audit(moment: datetime) -> Iterator[None]:
 
 async def _mark(pilot: Any, descriptions: tuple[str, ...]) -> Any:
     """Mark the tasks whose description starts with one of `descriptions`; returns the screen."""
-    from tools.screenshots.screenshots import loaded
+    from tools.screenshots.pilot import loaded
 
     screen = await loaded(pilot)
     for start in descriptions:
@@ -54,7 +54,7 @@ MARKED = ("Search for 20 CEOs", "Start campaign 'Q2 Outreach'", "Search for 25 p
 async def show_bulk(pilot: Any) -> None:
     """Three marked tasks, `a`: the one confirmation before a bulk approve."""
     from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
-    from tools.screenshots.screenshots import wait_until
+    from tools.screenshots.pilot import wait_until
 
     await _mark(pilot, MARKED)
     await pilot.press("a")
@@ -67,7 +67,7 @@ async def show_history(pilot: Any) -> None:
 
     from lexi_tui.ui.dialogs.bulk_dialog import BulkDialog
     from lexi_tui.ui.screens.history_screen import HistoryScreen
-    from tools.screenshots.screenshots import FIXED_NOW, wait_until
+    from tools.screenshots.pilot import FIXED_NOW, wait_until
 
     with pinned_audit(FIXED_NOW):
         screen = await _mark(pilot, ("Search for 20 CEOs", "Search for 25 partners"))

@@ -43,8 +43,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
+from lexi_tui.api import errors
 from lexi_tui.api.ratelimit import RateLimit
 from lexi_tui.core.plans import (
     CONSERVATIVE,
@@ -876,3 +878,29 @@ class RefreshBudget:
             f"Limit {rate.limit}/min: background refresh every {every:g} s at most, "
             f"pausing when fewer than {self.reserve(rate.limit)} calls remain."
         )
+
+
+def rate_limited_advice(error: errors.RateLimitedError, now: float | None = None) -> str:
+    """When to try again after a 429, under every reading of the rate-limit headers.
+
+    The server's Retry-After when it sent one; else a reset within two minutes is this
+    minute's window ("Try again in 40 s"); nothing left and a reset hours away is the day
+    ("No calls left until 01:00 (in 3 h 12 min)"); otherwise calls remain today, so it is
+    this minute's limit: about a minute (never "until midnight").
+
+    Args:
+        error: the 429 as the client raised it (its Retry-After and rate-limit headers).
+        now: Unix time (default: the wall clock).
+    """
+    now = time.time() if now is None else now
+    if error.retry_after is not None:
+        return f"Try again in {error.retry_after:.0f} s."
+    rate = error.rate_limit
+    wait = rate.seconds_until_reset(now) if rate is not None else None
+    if wait is not None and wait <= 120:
+        return f"Try again in {max(1.0, wait):.0f} s."
+    if rate is not None and rate.remaining == 0 and rate.reset_at is not None:
+        hours, minutes = divmod(int((rate.reset_at - now) // 60), 60)
+        span = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+        return f"No calls left until {datetime.fromtimestamp(rate.reset_at):%H:%M} (in {span})."
+    return "Try again in about a minute."

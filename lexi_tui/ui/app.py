@@ -23,7 +23,7 @@ from textual.screen import Screen
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
 from lexi_tui.api.lexi import ResponseInfo
-from lexi_tui.core.budget import RefreshBudget
+from lexi_tui.core.budget import RefreshBudget, rate_limited_advice
 from lexi_tui.core.journal import HeldJournal
 from lexi_tui.providers import Provider, create_provider
 from lexi_tui.ui.dialogs.quit_dialog import QuitDialog
@@ -78,31 +78,6 @@ class AppSettings:
     for the refresh planner when the headers do not tell; a profile in `profiles` carries its own."""
     notify: str = "off"
     """New tasks while the terminal is not focused: "off", "bell" or "desktop" (OSC 777 / OSC 9)."""
-
-
-def rate_limited_advice(error: RateLimitedError, now: float | None = None) -> str:
-    """When to try again after a 429, under every reading of the rate-limit headers.
-
-    The server's Retry-After when it sent one; else a reset within two minutes is this
-    minute's window ("Try again in 40 s"); nothing left and a reset hours away is the day
-    ("No calls left until 01:00 (in 3 h 12 min)"); otherwise calls remain today, so it is
-    this minute's limit: about a minute (never "until midnight").
-    """
-    import time
-    from datetime import datetime
-
-    now = time.time() if now is None else now
-    if error.retry_after is not None:
-        return f"Try again in {error.retry_after:.0f} s."
-    rate = error.rate_limit
-    wait = rate.seconds_until_reset(now) if rate is not None else None
-    if wait is not None and wait <= 120:
-        return f"Try again in {max(1.0, wait):.0f} s."
-    if rate is not None and rate.remaining == 0 and rate.reset_at is not None:
-        hours, minutes = divmod(int((rate.reset_at - now) // 60), 60)
-        span = f"{hours} h {minutes} min" if hours else f"{minutes} min"
-        return f"No calls left until {datetime.fromtimestamp(rate.reset_at):%H:%M} (in {span})."
-    return "Try again in about a minute."
 
 
 class LexiApp(App[None]):

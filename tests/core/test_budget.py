@@ -398,3 +398,27 @@ def test_reset_header_as_seconds_or_epoch() -> None:
     assert RateLimit.from_headers({}, now=NOW) is None
     # Unparseable headers are no information, not a crash.
     assert RateLimit.from_headers({"x-ratelimit-limit": "ten", "x-ratelimit-remaining": ""}, now=NOW) is None
+
+
+# -- what the person is told after a 429 ------------------------------------------------------
+
+
+def test_the_advice_after_a_429_fits_every_reading_of_the_headers() -> None:
+    from lexi_tui.api import errors
+    from lexi_tui.api.ratelimit import RateLimit
+    from lexi_tui.core.budget import rate_limited_advice
+
+    now = 1_796_000_000.0
+
+    def refused(rate: RateLimit | None, retry_after: float | None = None) -> errors.RateLimitedError:
+        return errors.RateLimitedError("Rate limit exceeded", status=429, retry_after=retry_after, rate_limit=rate)
+
+    assert rate_limited_advice(refused(None, retry_after=30), now) == "Try again in 30 s."  # Retry-After, if sent.
+    minute = RateLimit(10, 0, now + 40, now)  # Headers of the minute.
+    assert rate_limited_advice(refused(minute), now) == "Try again in 40 s."
+    day = RateLimit(100, 0, now + 3 * 3600 + 12 * 60, now)  # Headers of the day, nothing left.
+    assert rate_limited_advice(refused(day), now).startswith("No calls left until ")
+    assert rate_limited_advice(refused(day), now).endswith("(in 3 h 12 min).")
+    left_today = RateLimit(100, 57, now + 5 * 3600, now)  # Calls left today: this minute's limit.
+    assert rate_limited_advice(refused(left_today), now) == "Try again in about a minute."
+    assert rate_limited_advice(refused(None), now) == "Try again in about a minute."

@@ -40,6 +40,7 @@ from lexi_tui.api.errors import (
     RateLimitedError,
 )
 from lexi_tui.api.models import ChatReply, Task
+from lexi_tui.core.budget import rate_limited_advice
 from lexi_tui.core.outcomes import Outcome, classify
 from lexi_tui.ui.dialogs.inputs import SteadyInput
 from lexi_tui.ui.text import plain
@@ -282,8 +283,6 @@ class ChatPanel(Vertical):
             self.main.lexi.handle_api_error(error)
             return
         if isinstance(error, RateLimitedError):
-            from lexi_tui.ui.app import rate_limited_advice  # The app imports this module.
-
             self._add("error", f"Not sent: {error.message}. {rate_limited_advice(error)} {kept}; "
                                "press Enter to send it then.")
             return

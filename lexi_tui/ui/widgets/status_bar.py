@@ -32,6 +32,22 @@ CONNECTION_NAMES: dict[Link, str] = {
 }
 """`StatusBar.connection`: one word per state, for tests and scripts."""
 
+def cached_marker(as_of: str, link: str) -> str:
+    """The header's words while the list on screen is the cached one.
+
+    Args:
+        as_of: when it is from ("14:02").
+        link: the connection state in one word (`status_bar.CONNECTION_NAMES`).
+    """
+    if link in ("connecting", "online"):
+        return f"as of {as_of}, refreshing…"
+    if link in ("failing", "offline"):
+        return f"list from {as_of}: the refresh failed"
+    if link == "signed-out":
+        return f"list from {as_of}: not refreshed (signed out)"
+    return f"list from {as_of}: not refreshed yet ({link})"
+
+
 ROOM_FOR_THE_LINE = 48
 """Cells the connection line should keep before where gives up the host and the title."""
 
@@ -58,6 +74,9 @@ class StatusBar(Horizontal):
     held: reactive[int] = reactive(0, repaint=False)
     rules: reactive[str] = reactive("", repaint=False)
     """"on", "paused", or "" when no rules are configured."""
+    cached_as_of: reactive[str] = reactive("", repaint=False)
+    """When the list on screen is the cached one, when it is from ("14:02"); "" once the
+    server's list has replaced it. The bar then says so, in words that follow the connection."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -102,6 +121,8 @@ class StatusBar(Horizontal):
         """
         self.connection = CONNECTION_NAMES.get(state.link, str(state.link))
         self.countdown.show(state, routine_every=routine_every)
+        if self.cached_as_of:
+            self._redraw_marks()  # The cached list's words follow the connection ("the refresh failed").
         self._redraw_where()  # A short sentence leaves room for the host at 80 columns.
 
     # -- the parts that do not follow the clock ------------------------------------------------
@@ -117,6 +138,14 @@ class StatusBar(Horizontal):
 
     def watch_rules(self) -> None:
         self._redraw_marks()
+
+    def watch_cached_as_of(self) -> None:
+        self._redraw_marks()
+
+    @property
+    def cached_note(self) -> str:
+        """The cached list's marker as drawn ("as of 14:02, refreshing…"), "" when none."""
+        return cached_marker(self.cached_as_of, self.connection) if self.cached_as_of else ""
 
     def on_resize(self) -> None:
         self._redraw_where()
@@ -148,6 +177,8 @@ class StatusBar(Horizontal):
 
     def _marks_text(self) -> Text:
         text = Text(no_wrap=True, end="")
+        if self.cached_as_of:
+            text.append(f"  {self.cached_note}", self._style("limited"))
         if self.marked:
             text.append(f"  ◆ {self.marked} marked", self._style("limited"))
         if self.rules:

@@ -1,13 +1,15 @@
 """The last-known queue at start: painted before the network, never acted on until confirmed.
 
 At start the app reads the profile's last pending list (`core.list_cache`, in the disk thread)
-and shows it at once on `CachedListScreen`, a light copy of the triage screen's layout that
-imports neither httpx, the clients, the keyring nor the dialogs. Once the key, the client and
+and shows it at once on `CachedListScreen`, a light copy of the triage screen's layout (the
+list and its tabs as they will be; a one-line header and a details pane that say what there is
+to say about an unconfirmed list) that imports neither httpx, the clients, the keyring, the
+dialogs nor the refresh engine: every widget and every import less is a shorter first frame. Once the key, the client and
 the undo journal are ready, the real `MainScreen` replaces it holding the same list, the cursor
 on the same task. Until the first fresh list of the queue arrives, the header says how old the
 list is ("as of 14:02, refreshing…", or "the refresh failed"), and nothing on it can be acted
 on: approve, dismiss, cancel, chat and marks are refused with one sentence
-(`refusal`; the header's words are `status_bar.cached_marker`). The fresh list replaces the cached one as any refresh does (diffed by id: tasks
+(`refusal`; the header's words are `ui.text.cached_marker`). The fresh list replaces the cached one as any refresh does (diffed by id: tasks
 gone from the queue vanish, the cursor stays on its task) and the marker goes.
 
 After each fresh list of the queue the triage screen hands it to `ListSaver`, which writes it
@@ -22,18 +24,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Label, Tab, Tabs
+from textual.widgets import Label, Static, Tab, Tabs
 
 from lexi_tui.api.models import Task
 from lexi_tui.core import list_cache
-from lexi_tui.ui.text import toast
-from lexi_tui.ui.widgets.detail_pane import TaskDetail
+from lexi_tui.ui.text import cached_marker, plain, toast
 from lexi_tui.ui.widgets.footer import QuietFooter
-from lexi_tui.ui.widgets.status_bar import StatusBar
 from lexi_tui.ui.widgets.task_table import TaskTable
 
 if TYPE_CHECKING:
@@ -101,9 +102,19 @@ def _refused(screen: object) -> bool:
 class CachedListScreen(Screen[None]):
     """The cached queue, painted at start while the app connects; replaced by `MainScreen`.
 
-    The layout is the triage screen's (the same ids, so the same styles): the status bar,
+    The layout is the triage screen's (the same ids, so the same styles): the header line,
     the tabs, the list and the details, the footer. The list moves; every key that would act
-    is refused (`refusal`).
+    is refused (`refusal`). The header and the details pane are plain text here: the status
+    bar (the refresh engine's words) and the metadata view come with the triage screen.
+    """
+
+    DEFAULT_CSS = """
+    CachedListScreen #detail {
+        height: 1fr;
+        border: round $primary-muted;
+        border-title-color: $text-primary;
+        padding: 0 1;
+    }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -111,8 +122,6 @@ class CachedListScreen(Screen[None]):
         Binding("d", "refuse", "Dismiss", id="task.dismiss", tooltip="Dismiss the task (once the list is confirmed)"),
         Binding("x", "refuse", "Cancel", show=False, id="task.cancel"),
         Binding("c", "refuse", "Chat", id="chat.open", tooltip="Open the chat (once the list is confirmed)"),
-        Binding("enter", "open_detail", "Metadata", show=False, id="task.open_detail"),
-        Binding("escape", "back", "Back", show=False, id="screen.back"),
     ]
 
     def __init__(self, start: StartList, capabilities: Capabilities, location: str) -> None:
@@ -122,14 +131,14 @@ class CachedListScreen(Screen[None]):
         self.location = location
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status-bar")
+        yield Static(self._header(), id="status-bar")
         with Horizontal(id="body"):
             with Vertical(id="list-pane"):
                 views = self.capabilities.views
                 yield Tabs(*(Tab(view.replace("_", " ").title(), id=f"view-{view}") for view in views), id="views")
                 yield GuardedTable(id="tasks", empty_text=self.empty_text)
             with Vertical(id="side"):
-                yield TaskDetail(id="detail", empty_text=self.empty_text)
+                yield Static("", id="detail")
         with Horizontal(id="bottom"):
             yield QuietFooter()
             yield Label("", id="updated")
@@ -138,9 +147,24 @@ class CachedListScreen(Screen[None]):
     def table(self) -> TaskTable:
         return self.query_one(TaskTable)
 
-    @property
-    def status_bar(self) -> StatusBar:
-        return self.query_one(StatusBar)
+    def _header(self) -> Text:
+        return Text.assemble((" lexi-tui ", "bold reverse"), "  ", self.location, "  ",
+                             (cached_marker(self.start.as_of, "connecting"), "bold"), no_wrap=True,
+                             overflow="ellipsis")
+
+    def _show(self, task: Task | None) -> None:
+        """The details pane: what the row says, and that the rest comes once confirmed."""
+        pane = self.query_one("#detail", Static)
+        if task is None:
+            pane.update(self.empty_text())
+            return
+        text = plain(task.description or "", limit=2_000)
+        text.append("\n\n")
+        text.append_text(plain(f"{task.type} · {task.display_id}", "dim", limit=400, single_line=True))
+        text.append("\n\n")
+        text.append(f"From the list as of {self.start.as_of}; the details come once the server has confirmed it.",
+                    "italic")
+        pane.update(text)
 
     @property
     def selected(self) -> str | None:
@@ -156,19 +180,15 @@ class CachedListScreen(Screen[None]):
         tab = self.query_one(f"#view-{queue}", Tab)
         tab.label = f"{tab.label.plain} {len(self.start.tasks)}"
         self.query_one(Tabs).can_focus = False
-        detail = self.query_one(TaskDetail)
-        detail.known_types = self.capabilities.known_types
-        bar = self.status_bar
-        bar.location = self.location
-        bar.cached_as_of = self.start.as_of
+        self.query_one("#detail", Static).border_title = "Details"
         self.query_one("#updated", Label).update(f"as of {self.start.as_of}")
         table = self.table
         table.set_tasks(self.start.tasks, mark_new=False)
         table.focus()
-        detail.show(table.current)
+        self._show(table.current)
 
     def on_task_table_highlighted(self, event: TaskTable.Highlighted) -> None:
-        self.query_one(TaskDetail).show(event.task)
+        self._show(event.task)
 
     def refuse_unconfirmed(self) -> bool:
         toast(self, refusal(self.start.as_of), title="Not confirmed yet", severity="warning", timeout=5)
@@ -176,12 +196,6 @@ class CachedListScreen(Screen[None]):
 
     def action_refuse(self) -> None:
         self.refuse_unconfirmed()
-
-    def action_open_detail(self) -> None:
-        self.query_one(TaskDetail).json_view.focus()
-
-    def action_back(self) -> None:
-        self.table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "refuse" and self.table.current is None:

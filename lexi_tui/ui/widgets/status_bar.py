@@ -19,6 +19,7 @@ from textual.widgets import Static
 
 from lexi_tui.api.ratelimit import RateLimit
 from lexi_tui.core.refresh import ConnectionState, Link
+from lexi_tui.ui.text import cached_marker
 from lexi_tui.ui.widgets.countdown import Countdown
 
 CONNECTION_NAMES: dict[Link, str] = {
@@ -31,22 +32,6 @@ CONNECTION_NAMES: dict[Link, str] = {
     Link.SIGNED_OUT: "signed-out",
 }
 """`StatusBar.connection`: one word per state, for tests and scripts."""
-
-def cached_marker(as_of: str, link: str) -> str:
-    """The header's words while the list on screen is the cached one.
-
-    Args:
-        as_of: when it is from ("14:02").
-        link: the connection state in one word (`status_bar.CONNECTION_NAMES`).
-    """
-    if link in ("connecting", "online"):
-        return f"as of {as_of}, refreshing…"
-    if link in ("failing", "offline"):
-        return f"list from {as_of}: the refresh failed"
-    if link == "signed-out":
-        return f"list from {as_of}: not refreshed (signed out)"
-    return f"list from {as_of}: not refreshed yet ({link})"
-
 
 ROOM_FOR_THE_LINE = 48
 """Cells the connection line should keep before where gives up the host and the title."""

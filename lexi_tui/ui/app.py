@@ -376,8 +376,11 @@ class LexiApp(App[None]):
                 journal.close()
                 return
             cached = self.cached_screen
-            if self._cache_wanted() and self.list_saver is None:
-                self.list_saver = ListSaver(self, profile, settings.base_url, self._secrets)
+            saver = self.list_saver
+            if not self._cache_wanted():
+                self.list_saver = None
+            elif saver is None or (saver.profile, saver.base_url) != (profile, settings.base_url):
+                self.list_saver = ListSaver(self, profile, settings.base_url, self._secrets)  # Per profile and server.
             main = MainScreen(
                 provider,
                 RefreshBudget(settings.refresh_interval),

@@ -219,3 +219,27 @@ async def test_the_screen_painted_before_connecting_moves_but_refuses_every_acti
         assert not screen.table.marked
         assert sum(f"This list is from {start.as_of}" in message for message in toasts(app)) == 5
         assert app.screen is screen
+
+
+async def test_after_a_profile_switch_each_profile_keeps_its_own_list() -> None:
+    from lexi_tui.core.config import Profile
+    from lexi_tui.ui.screens.profile_picker import ProfilePicker
+
+    extra = {**PENDING[0], "id": "t-only-on-the-second-server"}
+    with make_service() as first, make_service(tasks=(*FIXTURE_TASKS, extra)) as second:
+        profiles = (Profile("test", first.base_url), Profile("other", second.base_url))
+        app = make_app(first, profiles=profiles, profile_keys={"test": KEY, "other": KEY})
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await loaded(pilot)
+            await wait_for(pilot, list_cache.cache_path("test", first.base_url).exists)
+            await pilot.press("P")
+            await wait_for(pilot, lambda: isinstance(app.screen, ProfilePicker))
+            await pilot.press("down", "enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen is not screen)
+            await loaded(pilot)
+            await wait_for(pilot, list_cache.cache_path("other", second.base_url).exists)
+        assert not list_cache.cache_path("test", second.base_url).exists()
+        assert not list_cache.cache_path("other", first.base_url).exists()
+        ids = {name: {t["id"] for t in list_cache.load(name, server.base_url).cached.tasks}
+               for name, server in (("test", first), ("other", second))}
+        assert ids == {"test": set(PENDING_IDS), "other": {*PENDING_IDS, extra["id"]}}

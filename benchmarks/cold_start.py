@@ -8,6 +8,7 @@ and baseline so drift on a shared machine hits both alike.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 
 from benchmarks.child_env import app_command, baseline_command, child_env
@@ -26,10 +27,19 @@ class StartRuns:
 
 
 def start_once(argv: list[str], *, headless: bool) -> float:
-    """One spawn-to-exit run, headless or on a 100x30 pty; returns seconds."""
+    """One spawn-to-exit run, headless or on a 100x30 pty; returns seconds.
+
+    Each run has a data folder of its own: nothing cached from an earlier run (the app keeps
+    each fetched list for its next start), so every run times the same journey. A start from
+    the cached list is `first_paint`'s "fresh after cached"."""
+    with tempfile.TemporaryDirectory(prefix="lexi-bench-cold-") as data:
+        return _start_once(argv, headless=headless, data=data)
+
+
+def _start_once(argv: list[str], *, headless: bool, data: str) -> float:
     if headless:
-        return run_headless(argv, child_env(headless=True), CHILD_TIMEOUT)
-    with PtyChild(argv, child_env(headless=False)) as child:
+        return run_headless(argv, dict(child_env(headless=True), XDG_DATA_HOME=data), CHILD_TIMEOUT)
+    with PtyChild(argv, dict(child_env(headless=False), XDG_DATA_HOME=data)) as child:
         ended = child.wait_exit(CHILD_TIMEOUT)
         if ended.code != 0:
             raise RuntimeError(f"{' '.join(argv)} exited with {ended.code}")

@@ -23,6 +23,8 @@ from typing import Any
 
 CACHED_TAG = "CACHED "
 """Starts the description of every task the harness writes into the list cache."""
+TRIAGE_SCREENS = ("MainScreen", "CachedListScreen")
+"""The screens whose `table` is the task list (by name: the probe imports nothing of the app early)."""
 
 
 def _report(what: str) -> None:
@@ -37,7 +39,9 @@ def _first_row(app: Any) -> str | None:
     (`visible_ids`, `get`); the probe is harness code, not part of the app.
     """
     screen = app.screen
-    table = getattr(screen, "table", None) if type(screen).__name__ == "MainScreen" else None
+    # The triage screen, or the cached queue the app paints at start before it connects
+    # (`lexi_tui.ui.main.cached.CachedListScreen`): both show the list in `table`.
+    table = getattr(screen, "table", None) if type(screen).__name__ in TRIAGE_SCREENS else None
     if table is None:
         return None
     try:

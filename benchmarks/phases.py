@@ -158,8 +158,9 @@ def first_paint_phase(plan: Plan, out: Outcome) -> None:
     out.notes.append(
         "First paint: spawn until the first task's text is on the 100x30 pty, or (headless) until the first frame "
         "holding the list (benchmarks.paint_probe wraps the real entry points and hooks App._display). Fresh: empty "
-        "data folder, service answering at once. Cached: a list_cache file written beforehand (descriptions tagged), "
-        f"service answering after {first_paint.CACHED_LATENCY_MS / 1000:g} s."
+        "data folder, service answering at once. Fresh after cached: the same, with a list_cache file for that "
+        "service (renamed rows), until the fetched list replaces it. Cached: a list_cache file written beforehand "
+        f"(descriptions tagged), service answering after {first_paint.CACHED_LATENCY_MS / 1000:g} s."
         + (" Cached: not available (" + next(iter(runs.unavailable.values())) + ")." if runs.unavailable else ""))
 
 

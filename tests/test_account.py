@@ -278,6 +278,20 @@ def test_logout_warns_about_the_env_var(
     assert GOOD_KEY not in out + err
 
 
+def test_logout_removes_the_profiles_saved_lists(profile: Profile, memory: MemoryKeyring) -> None:
+    from lexi_tui.core import list_cache
+
+    mine = [list_cache.cache_path(profile.name, url) for url in ("http://127.0.0.1:1/a", "http://127.0.0.1:2/b")]
+    other = list_cache.cache_path("other", "http://127.0.0.1:1/a")
+    for name, url in ((profile.name, "http://127.0.0.1:1/a"), (profile.name, "http://127.0.0.1:2/b"),
+                      ("other", "http://127.0.0.1:1/a")):
+        assert list_cache.save(name, url, [{"id": "t-1"}], fetched_at=1_700_000_000.0) is None
+    code, out, err = run_logout(profile)
+    assert code == 0 and err == ""
+    assert out.startswith(f"Removed the saved lists of profile {profile.name}.\n")
+    assert not any(path.exists() for path in mine) and other.exists()
+
+
 def test_logout_without_a_keyring_exits_11(profile: Profile) -> None:
     code, out, err = run_logout(profile)
     assert code == Exit.KEYRING and out == ""

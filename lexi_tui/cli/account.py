@@ -138,11 +138,14 @@ def logout_command(
 ) -> int:
     """Delete the profile's key from the keyring and say what happened.
 
+    The profile's saved lists (the last-known queue painted at start, `core.list_cache`) go
+    too, whatever the keyring says: logging out leaves no task of the account on disk.
     Warns when the profile's key variable (LEXI_API_KEY, CHAMELIO_API_KEY) is still set,
     since the app would go on using it.
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
+    _forget_lists(profile, out, err)
     try:
         backend = keystore.backend_name()
         deleted = keystore.delete_key(profile.name)
@@ -156,6 +159,18 @@ def logout_command(
         print(f"No key was stored for profile {profile.name} in {backend}.", file=out)
     _warn_env_still_set(profile, err)
     return EXIT_OK
+
+
+def _forget_lists(profile: Profile, out: TextIO, err: TextIO) -> None:
+    from lexi_tui.core import list_cache
+
+    try:
+        removed = list_cache.forget_profile(profile.name)
+    except (OSError, ValueError) as exc:
+        print(f"The saved lists of profile {profile.name} could not be removed: {exc}", file=err)
+        return
+    if removed:
+        print(f"Removed the saved list{'s' if removed > 1 else ''} of profile {profile.name}.", file=out)
 
 
 def _env_var(profile: Profile) -> str:

@@ -50,7 +50,7 @@ from lexi_tui.core.storage import atomic_write, describe_error
 if TYPE_CHECKING:
     from lexi_tui.api.models import TaskList
 
-__all__ = ["FORMAT", "MAX_BYTES", "VERSION", "CachedList", "Loaded", "cache_path", "forget_profile", "load", "save"]
+__all__ = ["FORMAT", "MAX_BYTES", "VERSION", "CachedList", "Loaded", "cache_path", "describe_time", "forget_profile", "load", "save"]
 
 FORMAT = "lexi-tui list cache"
 VERSION = 1
@@ -91,6 +91,15 @@ def cache_path(profile: str, base_url: str, view: str = "pending", folder: Path 
     return (folder if folder is not None else default_folder()) / f"{profile}-{endpoint_id(base_url)}-{view}.json"
 
 
+def describe_time(fetched_at: float, now: float | None = None) -> str:
+    """When a list is from, in local time: "14:02" today, "Mon 3 Mar 14:02" another day."""
+    fetched = datetime.fromtimestamp(fetched_at)
+    today = datetime.fromtimestamp(time.time() if now is None else now).date()
+    if fetched.date() == today:
+        return f"{fetched:%H:%M}"
+    return f"{fetched:%a} {fetched.day} {fetched:%b %H:%M}"
+
+
 @dataclass(frozen=True)
 class CachedList:
     """A list read back from disk: the tasks' JSON exactly as the server sent them.
@@ -119,11 +128,7 @@ class CachedList:
     def describe(self, now: float | None = None) -> str:
         """When the list is from, for the screen: "as of 14:02" today, "as of Mon 3 Mar 14:02"
         otherwise (local time)."""
-        fetched = datetime.fromtimestamp(self.fetched_at)
-        today = datetime.fromtimestamp(time.time() if now is None else now).date()
-        if fetched.date() == today:
-            return f"as of {fetched:%H:%M}"
-        return f"as of {fetched:%a} {fetched.day} {fetched:%b %H:%M}"
+        return "as of " + describe_time(self.fetched_at, now)
 
     def task_list(self) -> TaskList:
         """The tasks as models (`parse_tasks`: bad entries skipped and said in `problems`).

@@ -34,13 +34,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lexi_tui.api import errors
-from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.models import Task
 from lexi_tui.api.ratelimit import RateLimit
 from lexi_tui.core.budget import Block, Planner, Why, clock_text, span_text
+
+if TYPE_CHECKING:  # Annotations only: the status bar imports this module before the first paint, httpx after.
+    from lexi_tui.api.lexi import ResponseInfo
 
 BACKGROUND = "background"
 FOLLOW = "follow"

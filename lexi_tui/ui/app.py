@@ -3,16 +3,22 @@
 The app owns the one `LexiClient`. The key comes from `LEXI_API_KEY`, then the keyring
 (looked up in a worker thread: keyring discovery costs ~200 ms and a locked keyring can
 hang), else the login screen. A 401 at any point brings the login screen back.
+
+Start-up paints before it connects: the profile's last-known queue (`ui.main.cached`), read in
+the disk thread while Textual starts, is on screen before httpx, the clients, the triage
+screen's parts and the dialogs are imported; those load in a thread after that first frame.
+So this module imports only what the first paint needs; the rest is imported where it is used.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from textual import events, work
@@ -22,15 +28,33 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
-from lexi_tui.api.lexi import ResponseInfo
-from lexi_tui.core.budget import RefreshBudget, rate_limited_advice
-from lexi_tui.core.journal import HeldJournal
-from lexi_tui.providers import Provider, create_provider
-from lexi_tui.ui.dialogs.quit_dialog import QuitDialog
-from lexi_tui.ui.main.screen import MainScreen
-from lexi_tui.ui.screens.help_screen import HelpScreen
-from lexi_tui.ui.screens.login_screen import LoginScreen
+from lexi_tui.ui.main.cached import CachedListScreen, ListSaver, StartList, read_start_list
 from lexi_tui.ui.widgets.task_table import TaskTable
+
+if TYPE_CHECKING:
+    from lexi_tui.api.lexi import ResponseInfo
+    from lexi_tui.providers import Provider
+    from lexi_tui.ui.main.screen import MainScreen
+    from lexi_tui.ui.screens.login_screen import LoginScreen
+
+TRIAGE_MODULE = "lexi_tui.ui.main.screen"
+
+
+def _triage_class() -> type[MainScreen] | None:
+    """`MainScreen`, if its module is loaded (if it is not, no triage screen exists yet): asking
+    must not import it on the event loop."""
+    module = sys.modules.get(TRIAGE_MODULE)
+    return None if module is None else module.MainScreen  # type: ignore[no-any-return]
+
+
+def _import_triage(provider: str) -> None:
+    """What the triage screen and the client need, imported in a thread after the first paint:
+    the screen and its parts (the dialogs among them), the provider's client (httpx), the journal."""
+    import importlib
+
+    importlib.import_module(TRIAGE_MODULE)
+    importlib.import_module("lexi_tui.core.journal")
+    importlib.import_module(f"lexi_tui.providers.{provider}" if provider in ("lexi", "chamelio") else "lexi_tui.providers")
 
 
 def styles_path() -> Path:
@@ -78,6 +102,8 @@ class AppSettings:
     for the refresh planner when the headers do not tell; a profile in `profiles` carries its own."""
     notify: str = "off"
     """New tasks while the terminal is not focused: "off", "bell" or "desktop" (OSC 777 / OSC 9)."""
+    list_cache: bool = True
+    """Paint the profile's last-known queue at start (`core.list_cache`), and keep each fresh one."""
 
 
 class LexiApp(App[None]):
@@ -106,6 +132,26 @@ class LexiApp(App[None]):
         """X-Request-ID of the latest response, for the audit log."""
         self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lexi-tui-disk")
         """One thread for local writes (the audit log): off the event loop, in order."""
+        self._start_list: Future[tuple[StartList | None, str | None]] | None = None
+        """The cached queue being read (started here: it reads while Textual starts)."""
+        self._first_paint: asyncio.Event | None = None
+        """Set once the cached list is painted: the heavy imports wait for it (the GIL)."""
+        self.list_saver: ListSaver | None = None
+        """Keeps each fresh queue of this profile for the next start (None: not kept)."""
+        if self._cache_wanted():
+            self._start_list = self._disk.submit(read_start_list, self.settings.profile, self.settings.base_url)
+
+    def _cache_wanted(self) -> bool:
+        """A list cache for this profile: wanted, and a provider with a list endpoint (a watch
+        list of tasks added by reference is not a queue fetched at start)."""
+        from lexi_tui.providers import info
+
+        if not self.settings.list_cache:
+            return False
+        try:
+            return not info(self.settings.provider).capabilities.add_by_reference
+        except ValueError:
+            return False
 
     def write_in_background(self, write: Callable[..., object], *args: object, what: str,
                             report: bool = True) -> Future[Any]:
@@ -152,6 +198,8 @@ class LexiApp(App[None]):
         return self.provider
 
     def _connect(self, key: str) -> None:
+        from lexi_tui.providers import create_provider
+
         old = self._provider
         self._provider = create_provider(
             self.settings.provider,
@@ -203,10 +251,48 @@ class LexiApp(App[None]):
             self.notify(f"Unknown theme {self.settings.theme!r}; using the default.", severity="warning", markup=False)
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        future = self._start_list
+        if future is not None and future.done():
+            self._show_cached(future)  # In the first frame.
+        elif future is not None:
+            self._first_paint = asyncio.Event()
+            self.run_worker(self._cached_when_read(future), group="cached-list")
         if self.settings.api_key:
             self._start(self.settings.api_key)
         else:
             self._resolve_key()
+
+    async def _cached_when_read(self, future: Future[tuple[StartList | None, str | None]]) -> None:
+        try:
+            await asyncio.wrap_future(future)
+        finally:
+            self._show_cached(future)
+
+    def _show_cached(self, future: Future[tuple[StartList | None, str | None]]) -> None:
+        """Paint the cached queue (if there is one and the triage screen is not up yet); the
+        heavy imports wait for that frame."""
+        from lexi_tui.providers import info
+
+        self._start_list = None
+        try:
+            start, problem = future.result()
+        except Exception as error:
+            start, problem = None, f"The saved list could not be read ({type(error).__name__}: {error})."
+        if problem:
+            self.notify(problem, severity="warning", timeout=6, markup=False)
+        if start is not None and self.main_screen is None:
+            capabilities = info(self.settings.provider).capabilities
+            self.push_screen(CachedListScreen(start, capabilities, self.location))
+            if self._first_paint is None:
+                self._first_paint = asyncio.Event()
+            self.call_after_refresh(self._first_paint.set)
+        elif self._first_paint is not None:
+            self._first_paint.set()
+
+    @property
+    def cached_screen(self) -> CachedListScreen | None:
+        """The cached queue painted at start, while it is on the stack."""
+        return next((s for s in self.screen_stack if isinstance(s, CachedListScreen)), None)
 
     @work(exclusive=True, group="key")
     async def _resolve_key(self) -> None:
@@ -236,15 +322,25 @@ class LexiApp(App[None]):
         reads, clears or writes the first one's journal. Opening takes the profile's lock and
         reads the file (disk I/O: never on the event loop).
         """
-        try:
-            self._connect(key)
-        except ValueError as error:
-            self._login(str(error))
-            return
-        provider, settings = self.provider, self.settings
+        settings = self.settings
         profile = settings.profile
 
         async def open_triage() -> None:
+            if self._first_paint is not None:
+                await self._first_paint.wait()  # The cached list first; these imports hold the GIL.
+            await asyncio.to_thread(_import_triage, settings.provider)
+            from lexi_tui.core.budget import RefreshBudget
+            from lexi_tui.core.journal import HeldJournal
+            from lexi_tui.ui.main.screen import MainScreen
+
+            if self.settings.profile != profile:
+                return  # Switched meanwhile: that start shows its own screen.
+            try:
+                self._connect(key)
+            except ValueError as error:
+                self._login(str(error))
+                return
+            provider = self.provider
             try:
                 journal = await asyncio.to_thread(HeldJournal.open_or_read_only, profile)
             except (OSError, ValueError) as problem:  # A profile name no file can have, a broken disk.
@@ -254,18 +350,41 @@ class LexiApp(App[None]):
                 # newer start of the same profile cancels this worker: the group is exclusive).
                 journal.close()
                 return
-            self.push_screen(
-                MainScreen(
-                    provider,
-                    RefreshBudget(settings.refresh_interval),
-                    settings.confirm_types,
-                    journal=journal,
-                    undo_window=settings.undo_window,
-                    rules=settings.rules,
-                )
+            cached = self.cached_screen
+            saver = self.list_saver
+            if not self._cache_wanted():
+                self.list_saver = None
+            elif saver is None or (saver.profile, saver.base_url) != (profile, settings.base_url):
+                self.list_saver = ListSaver(self, profile, settings.base_url, self._secrets)  # Per profile and server.
+            main = MainScreen(
+                provider,
+                RefreshBudget(settings.refresh_interval),
+                settings.confirm_types,
+                journal=journal,
+                undo_window=settings.undo_window,
+                rules=settings.rules,
+                cached=cached.start if cached is not None else None,
+                select=cached.selected if cached is not None else None,
             )
+            if cached is not None and self.screen is cached:
+                self.switch_screen(main)  # The same rows, the cursor on the same task.
+                return
+            if cached is not None:  # Something is over it (the help): it goes, the triage screen comes.
+                while self.screen is not cached:
+                    self.pop_screen()
+                self.switch_screen(main)
+                return
+            self.push_screen(main)
 
         self.run_worker(open_triage(), group="start", exclusive=True)
+
+    def _secrets(self) -> list[str]:
+        """Every key in use: never written into a saved list."""
+        import os
+
+        return [os.environ.get("LEXI_API_KEY", ""), os.environ.get("CHAMELIO_API_KEY", ""),
+                self._provider.secret if self._provider else "", self.settings.api_key or "",
+                *self.settings.profile_keys.values()]
 
     def _login(self, reason: str | None) -> None:
         def done(key: str | None) -> None:
@@ -280,6 +399,8 @@ class LexiApp(App[None]):
         )
 
     def _login_screen(self, reason: str | None) -> LoginScreen:
+        from lexi_tui.ui.screens.login_screen import LoginScreen
+
         return LoginScreen(
             self.settings.profile,
             self.settings.base_url,
@@ -292,6 +413,8 @@ class LexiApp(App[None]):
 
     def request_login(self, reason: str) -> None:
         """A 401 during use: ask for a key again, then carry on where the user was."""
+        from lexi_tui.ui.screens.login_screen import LoginScreen
+
         if isinstance(self.screen, LoginScreen):
             return
 
@@ -300,10 +423,10 @@ class LexiApp(App[None]):
                 self.exit()
                 return
             self._connect(key)
-            for screen in self.screen_stack:
-                if isinstance(screen, MainScreen):
-                    screen.use_provider(self.provider)
-                    screen.run_refresh()
+            main = self.main_screen
+            if main is not None:
+                main.use_provider(self.provider)
+                main.run_refresh()
 
         self.push_screen(self._login_screen(reason), done)
 
@@ -359,6 +482,8 @@ class LexiApp(App[None]):
             self.request_login(f"The server refused the key: {error.message}")
             return
         if isinstance(error, RateLimitedError):
+            from lexi_tui.core.budget import rate_limited_advice
+
             self.notify(f"{error.message}. {rate_limited_advice(error)}", title=title or "Rate limited",
                         severity="warning", markup=False)
             return
@@ -368,8 +493,11 @@ class LexiApp(App[None]):
 
     @property
     def main_screen(self) -> MainScreen | None:
+        triage = _triage_class()
+        if triage is None:
+            return None
         for screen in self.screen_stack:
-            if isinstance(screen, MainScreen):
+            if isinstance(screen, triage):
                 return screen
         return None
 
@@ -405,6 +533,8 @@ class LexiApp(App[None]):
         return sections
 
     def action_help(self) -> None:
+        from lexi_tui.ui.screens.help_screen import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         main = self.main_screen
@@ -429,6 +559,8 @@ class LexiApp(App[None]):
         if main is None or not main.actions.waiting:
             self.exit()
             return
+        from lexi_tui.ui.dialogs.quit_dialog import QuitDialog
+
         actions = main.actions
         actions.pause_windows()
 
@@ -450,7 +582,10 @@ class LexiApp(App[None]):
             return
         if isinstance(self.screen, ProfilePicker):
             return
-        if not isinstance(self.screen, MainScreen):  # A dialog may hold typed text: never drop it.
+        if self.main_screen is None:
+            self.notify("The list is still loading: switch profiles once it is shown.", timeout=4, markup=False)
+            return
+        if self.screen is not self.main_screen:  # A dialog may hold typed text: never drop it.
             self.notify("Finish or close this screen first, then press P to switch profiles.", timeout=4,
                         markup=False)
             return
@@ -474,7 +609,7 @@ class LexiApp(App[None]):
             return False
         if main is not None:
             main.journal.close()  # The profile's lock goes with it: another lexi-tui may open it now.
-        while len(self.screen_stack) > 1 and self.main_screen is not None:
+        while len(self.screen_stack) > 1 and (self.main_screen is not None or self.cached_screen is not None):
             # A popped screen is removed later; its workers (a refresh, reading a task's files)
             # must not outlive the provider they were started for.
             self.workers.cancel_node(self.screen)

@@ -33,6 +33,7 @@ from lexi_tui.providers.base import Capabilities, Provider
 from lexi_tui.ui.dialogs.inputs import SteadyInput
 from lexi_tui.ui.main.actions import TriageActions
 from lexi_tui.ui.main.approvals import FormApprovals
+from lexi_tui.ui.main.cached import GuardedTable, StartList, refusal
 from lexi_tui.ui.main.refresh import LiveRefresh
 from lexi_tui.ui.main.rules import RulesPart
 from lexi_tui.ui.main.state import TriageState
@@ -102,6 +103,8 @@ class MainScreen(Screen[None]):
         journal: HeldJournal,
         undo_window: float = 0.0,
         rules: list[Rule] | None = None,
+        cached: StartList | None = None,
+        select: str | None = None,
     ) -> None:
         """
         Args:
@@ -112,6 +115,9 @@ class MainScreen(Screen[None]):
             journal: the undo window's journal for this profile.
             undo_window: seconds an approve or dismiss waits before it is sent (0: at once).
             rules: auto-approve/dismiss rules run after each refresh of the queue.
+            cached: the queue kept from an earlier run, shown until the server's list replaces
+                it; nothing on it can be acted on until then (`ui.main.cached`).
+            select: the task to put the cursor on first (the one it was on in the cached list).
         """
         super().__init__()
         self.provider = provider
@@ -125,6 +131,8 @@ class MainScreen(Screen[None]):
         self.actions = TriageActions(self)
         self.forms = FormApprovals(self)
         self.rules = RulesPart(self, list(rules or []))
+        self._cached = cached
+        self._select = select
 
     @property
     def lexi(self) -> LexiApp:
@@ -145,7 +153,7 @@ class MainScreen(Screen[None]):
                 views = self.state.views
                 yield Tabs(*(Tab(view.replace("_", " ").title(), id=f"view-{view}") for view in views), id="views")
                 yield SteadyInput(placeholder="Filter: type to narrow the list, Enter to keep, Esc to clear", id="filter")
-                yield TaskTable(id="tasks", empty_text=self.empty_text)
+                yield GuardedTable(id="tasks", empty_text=self.empty_text)
                 yield Static("", id="list-problems")
                 yield self.rules.log_widget()
             with Vertical(id="side"):
@@ -180,6 +188,8 @@ class MainScreen(Screen[None]):
         self.query_one(Tabs).can_focus = False
         self.table.focus()
         self.status_bar.location = self.lexi.location
+        if self._cached is not None:
+            self._show_cached(self._cached)
         self.refresher.mounted()
         self.actions.report_leftovers()
 
@@ -198,6 +208,38 @@ class MainScreen(Screen[None]):
     @on(Input.Changed)
     def _typed(self) -> None:
         self.refresher.person_active()  # Keys typed into an input never reach on_key.
+
+    def _show_cached(self, cached: StartList) -> None:
+        """The queue kept from an earlier run, until the server's list replaces it."""
+        state = self.state
+        state.cached_as_of = cached.as_of
+        self.status_bar.cached_as_of = cached.as_of
+        state.lists[state.queue] = cached.tasks
+        state.fetched[state.queue] = self.refresher.clock.from_wall(cached.fetched_at)
+        self.table.set_tasks(cached.tasks, mark_new=False)
+        if self._select is not None:
+            self.table.select(self._select)
+        self.detail.show(self.table.current)
+        self.refresher.label_tab(state.queue)
+
+    def refuse_unconfirmed(self) -> bool:
+        """True (and a toast saying why) while the queue on screen is the cached list: no
+        action, chat or mark before the server has confirmed the task is still pending."""
+        as_of = self.state.cached_as_of
+        if as_of is None:
+            return False
+        toast(self, refusal(as_of), title="Not confirmed yet", severity="warning", timeout=5)
+        return True
+
+    def _confirmed(self, tasks: list[Task]) -> None:
+        """A fresh list of the queue: the cached one (if shown) is over, and this one is kept."""
+        if self.state.cached_as_of is not None:
+            self.state.cached_as_of = None
+            self.status_bar.cached_as_of = ""
+            self.refresh_bindings()
+        saver = self.lexi.list_saver
+        if saver is not None and self.provider is self.lexi._provider:
+            saver.offer(tasks)
 
     def run_refresh(self) -> None:
         """Refresh now (after a new key, a proposed task, a task handled elsewhere)."""
@@ -220,6 +262,8 @@ class MainScreen(Screen[None]):
         self.state.lists[status] = tasks
         if fetched_at is not None:
             self.state.fetched[status] = fetched_at
+            if status == self.state.queue:
+                self._confirmed(tasks)
         self.refresher.label_tab(status)  # "Approved 12 · 5m" for a view not on screen.
         if status == self.state.view and not counts_only:
             with self.app.batch_update():
@@ -335,6 +379,8 @@ class MainScreen(Screen[None]):
 
     def action_approve(self) -> None:
         """With marks, approve every marked task (one confirmation); else the one under the cursor."""
+        if self.refuse_unconfirmed():
+            return
         if self.table.marked:
             self.actions.bulk("approve", None)
             return
@@ -348,6 +394,8 @@ class MainScreen(Screen[None]):
 
     def action_dismiss_task(self) -> None:
         """With marks, dismiss (reject) every marked task with one reason; else the one under the cursor."""
+        if self.refuse_unconfirmed():
+            return
         if self.table.marked:
             self.actions.bulk_dismiss()
             return
@@ -361,7 +409,8 @@ class MainScreen(Screen[None]):
 
     def action_cancel_task(self) -> None:
         """Cancel the task's workflow, after a confirmation (providers with `cancel`)."""
-        self.forms.cancel_current()
+        if not self.refuse_unconfirmed():
+            self.forms.cancel_current()
 
     def action_add_task(self) -> None:
         """Watch a task by id or URL (providers with `add_by_reference`)."""
@@ -483,6 +532,8 @@ class MainScreen(Screen[None]):
         toast(self, f"Copied the metadata JSON ({len(text):,} characters).", timeout=3)
 
     def action_chat(self) -> None:
+        if self.refuse_unconfirmed():
+            return
         self.detail.display = False
         self.chat.display = True
         self.chat.focus_input()
@@ -504,6 +555,8 @@ class MainScreen(Screen[None]):
     @on(ChatPanel.ActOnTask)
     def _act_from_chat(self, event: ChatPanel.ActOnTask) -> None:
         """A task card's Approve / Dismiss: the same way as the keys, on that task."""
+        if self.refuse_unconfirmed():
+            return
         if self.actions.read_only:
             self.actions.read_only_refusal()
             return

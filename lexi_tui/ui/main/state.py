@@ -80,6 +80,10 @@ class TriageState:
     key again" retries the task that failed and never hijacks a key meant for another."""
     last_reasons: dict[str, str | None] = field(default_factory=dict)
     """Task id -> the reason of a dismissal that failed after its undo window: offered again."""
+    cached_as_of: str | None = None
+    """The queue on screen is the list kept from an earlier run, from this time ("14:02"), not
+    yet confirmed by the server: nothing on it may be acted on (`MainScreen.refuse_unconfirmed`).
+    None once a fresh list of the queue has arrived (or when the app started without one)."""
     select_after_refresh: str | None = None
     """A task Lexi proposed in the chat, to select once a refresh has brought it."""
 

@@ -19,6 +19,7 @@ from textual.widgets import Static
 
 from lexi_tui.api.ratelimit import RateLimit
 from lexi_tui.core.refresh import ConnectionState, Link
+from lexi_tui.ui.text import cached_marker
 from lexi_tui.ui.widgets.countdown import Countdown
 
 CONNECTION_NAMES: dict[Link, str] = {
@@ -58,6 +59,9 @@ class StatusBar(Horizontal):
     held: reactive[int] = reactive(0, repaint=False)
     rules: reactive[str] = reactive("", repaint=False)
     """"on", "paused", or "" when no rules are configured."""
+    cached_as_of: reactive[str] = reactive("", repaint=False)
+    """When the list on screen is the cached one, when it is from ("14:02"); "" once the
+    server's list has replaced it. The bar then says so, in words that follow the connection."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -102,6 +106,8 @@ class StatusBar(Horizontal):
         """
         self.connection = CONNECTION_NAMES.get(state.link, str(state.link))
         self.countdown.show(state, routine_every=routine_every)
+        if self.cached_as_of:
+            self._redraw_marks()  # The cached list's words follow the connection ("the refresh failed").
         self._redraw_where()  # A short sentence leaves room for the host at 80 columns.
 
     # -- the parts that do not follow the clock ------------------------------------------------
@@ -117,6 +123,14 @@ class StatusBar(Horizontal):
 
     def watch_rules(self) -> None:
         self._redraw_marks()
+
+    def watch_cached_as_of(self) -> None:
+        self._redraw_marks()
+
+    @property
+    def cached_note(self) -> str:
+        """The cached list's marker as drawn ("as of 14:02, refreshing…"), "" when none."""
+        return cached_marker(self.cached_as_of, self.connection) if self.cached_as_of else ""
 
     def on_resize(self) -> None:
         self._redraw_where()
@@ -148,6 +162,8 @@ class StatusBar(Horizontal):
 
     def _marks_text(self) -> Text:
         text = Text(no_wrap=True, end="")
+        if self.cached_as_of:
+            text.append(f"  {self.cached_note}", self._style("limited"))
         if self.marked:
             text.append(f"  ◆ {self.marked} marked", self._style("limited"))
         if self.rules:

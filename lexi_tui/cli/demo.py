@@ -55,7 +55,11 @@ def temporary_data_dir() -> Iterator[str]:
                 os.environ[DATA_DIR_ENV] = previous
 
 
-def prepare(settings: AppSettings, server: RunningServer) -> AppSettings:
+DEMO_CACHE_NAME = "lexi-tui demo (the local service)"
+"""The name the demo's lists are kept under: its service listens on a new port each run."""
+
+
+def prepare(settings: AppSettings, server: RunningServer, lists: Path | None = None) -> AppSettings:
     """Make `settings` the demo's: two profiles with their keys, the Chamelio watch list filled.
 
     Call inside `temporary_data_dir()`: the watch list is written to the data folder.
@@ -75,6 +79,9 @@ def prepare(settings: AppSettings, server: RunningServer) -> AppSettings:
     settings.api_key = DEMO_KEY
     settings.use_keyring = False
     settings.plan = DEMO_PLAN
+    if lists is not None:  # The last demo list is painted at the next start, as for an account.
+        settings.list_cache_folder = lists
+        settings.list_cache_names = {server.base_url: DEMO_CACHE_NAME}
     return settings
 
 
@@ -84,8 +91,9 @@ def run_demo(settings: AppSettings, refresh: float | None = None) -> int:
     from lexi_tui.ui.app import LexiApp
 
     kept = data_dir() / "crashes"  # Crash reports outlive the demo's temporary folder.
+    lists = data_dir() / "demo-lists"  # So does the last list (never a real profile's folder).
     with temporary_data_dir() as folder, start_server(DEMO_OPTIONS) as server:
-        prepare(settings, server)
+        prepare(settings, server, lists)
         if refresh is None:
             settings.refresh_interval = 5.0
         app = LexiApp(settings)

@@ -104,6 +104,12 @@ class AppSettings:
     """New tasks while the terminal is not focused: "off", "bell" or "desktop" (OSC 777 / OSC 9)."""
     list_cache: bool = True
     """Paint the profile's last-known queue at start (`core.list_cache`), and keep each fresh one."""
+    list_cache_folder: Path | None = None
+    """Where the lists are kept (None: `<data dir>/lists`). The demo keeps its own outside its
+    temporary data folder, so its next start paints the last one too."""
+    list_cache_names: dict[str, str] = field(default_factory=dict)
+    """Base URL -> the name its lists are kept under (default: the URL itself). The demo's service
+    listens on a new port each run; its lists are kept under one name."""
 
 
 class LexiApp(App[None]):
@@ -139,7 +145,12 @@ class LexiApp(App[None]):
         self.list_saver: ListSaver | None = None
         """Keeps each fresh queue of this profile for the next start (None: not kept)."""
         if self._cache_wanted():
-            self._start_list = self._disk.submit(read_start_list, self.settings.profile, self.settings.base_url)
+            self._start_list = self._disk.submit(read_start_list, self.settings.profile,
+                                                 self.cache_name(self.settings.base_url), self.settings.list_cache_folder)
+
+    def cache_name(self, base_url: str) -> str:
+        """The name `base_url`'s lists are kept under (`AppSettings.list_cache_names`)."""
+        return self.settings.list_cache_names.get(base_url, base_url)
 
     def _cache_wanted(self) -> bool:
         """A list cache for this profile: wanted, and a provider with a list endpoint (a watch
@@ -354,8 +365,9 @@ class LexiApp(App[None]):
             saver = self.list_saver
             if not self._cache_wanted():
                 self.list_saver = None
-            elif saver is None or (saver.profile, saver.base_url) != (profile, settings.base_url):
-                self.list_saver = ListSaver(self, profile, settings.base_url, self._secrets)  # Per profile and server.
+            elif saver is None or (saver.profile, saver.base_url) != (profile, self.cache_name(settings.base_url)):
+                self.list_saver = ListSaver(self, profile, self.cache_name(settings.base_url), self._secrets,
+                                            settings.list_cache_folder)  # Per profile and server.
             main = MainScreen(
                 provider,
                 RefreshBudget(settings.refresh_interval),

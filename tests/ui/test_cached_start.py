@@ -243,3 +243,28 @@ async def test_after_a_profile_switch_each_profile_keeps_its_own_list() -> None:
         ids = {name: {t["id"] for t in list_cache.load(name, server.base_url).cached.tasks}
                for name, server in (("test", first), ("other", second))}
         assert ids == {"test": set(PENDING_IDS), "other": {*PENDING_IDS, extra["id"]}}
+
+
+async def test_the_demo_paints_its_last_list_although_its_service_moves_port(tmp_path) -> None:
+    """The demo's service listens on a new port each run and its data folder is temporary: its
+    lists are kept under one name in a folder of their own, so the next demo starts painted."""
+    from lexi_tui.cli.demo import DEMO_CACHE_NAME, prepare
+    from lexi_tui.server.options import DEMO_KEY
+    from lexi_tui.ui.app import AppSettings, LexiApp
+
+    lists = tmp_path / "demo-lists"
+    with make_service(keys=(DEMO_KEY,)) as first:
+        app = LexiApp(prepare(AppSettings(refresh_interval=0, undo_window=0), first, lists))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await loaded(pilot)
+            await wait_for(pilot, lambda: list_cache.cache_path("demo", DEMO_CACHE_NAME, folder=lists).exists())
+    assert not list_cache.cache_path("demo", first.base_url, folder=lists).exists()
+
+    with make_service(keys=(DEMO_KEY,), latency_ms=SLOW) as second:
+        assert second.base_url != first.base_url
+        app = LexiApp(prepare(AppSettings(refresh_interval=0, undo_window=0), second, lists))
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await triage(pilot)
+            assert screen.state.fetched_at is None, "the first fetch must still be on its way"
+            assert screen.table.visible_ids() == PENDING_IDS  # The last demo's list, marked with its age.
+            assert screen.status_bar.cached_note.endswith(", refreshing…")

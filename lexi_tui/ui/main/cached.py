@@ -22,6 +22,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -62,12 +63,18 @@ class StartList:
         return list_cache.describe_time(self.fetched_at)
 
 
-def read_start_list(profile: str, base_url: str) -> tuple[StartList | None, str | None]:
+def read_start_list(profile: str, base_url: str, folder: Path | None = None) -> tuple[StartList | None, str | None]:
     """The profile's cached queue from `base_url`, and a sentence when a file was ignored.
     Disk I/O and parsing: call it in a thread. Never raises for the file (a bad profile name
-    is no cache)."""
+    is no cache).
+
+    Args:
+        profile: the profile's name.
+        base_url: the server (or the name its cache is kept under, `AppSettings.list_cache_names`).
+        folder: where the lists are kept (None: `<data dir>/lists`).
+    """
     try:
-        loaded = list_cache.load(profile, base_url)
+        loaded = list_cache.load(profile, base_url, folder=folder)
     except ValueError:
         return None, None
     if loaded.cached is None:
@@ -223,10 +230,12 @@ class ListSaver:
     MIN_GAP = 30.0
     REFRESH_AGE = 600.0
 
-    def __init__(self, app: LexiApp, profile: str, base_url: str, secrets: Callable[[], Sequence[str]]) -> None:
+    def __init__(self, app: LexiApp, profile: str, base_url: str, secrets: Callable[[], Sequence[str]],
+                 folder: Path | None = None) -> None:
         self.app = app
         self.profile = profile
         self.base_url = base_url
+        self.folder = folder
         self.secrets = secrets
         self._latest: tuple[list[dict[str, Any]], float] | None = None
         self._running = False
@@ -272,7 +281,8 @@ class ListSaver:
         """In the disk thread: write unless it is the list written last and that is recent."""
         if raws == self._written and fetched_at - self._written_at < self.REFRESH_AGE:
             return False, None
-        problem = list_cache.save(self.profile, self.base_url, raws, fetched_at=fetched_at, secrets=secrets)
+        problem = list_cache.save(self.profile, self.base_url, raws, fetched_at=fetched_at, secrets=secrets,
+                                  folder=self.folder)
         self._written, self._written_at = raws, fetched_at
         return problem is None, problem
 

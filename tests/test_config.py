@@ -239,6 +239,13 @@ def test_notify_defaults_to_off(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, 'notify = "desktop"\n')).notify == "desktop"
 
 
+def test_keep_last_list_is_a_boolean_on_by_default(tmp_path: Path) -> None:
+    assert load_config().keep_last_list is True
+    assert load_config(write(tmp_path, "keep_last_list = false\n")).keep_last_list is False
+    with pytest.raises(ConfigError, match="keep_last_list"):
+        load_config(write(tmp_path, 'keep_last_list = "no"\n'))
+
+
 def test_plain_http_needs_allow_insecure_http_except_to_this_machine(tmp_path: Path) -> None:
     for url in ("http://127.0.0.1:8787/x", "http://127.5.0.1/x", "http://localhost:1/x", "http://[::1]:8787/x",
                 "https://lexi.corp/x"):

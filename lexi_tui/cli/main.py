@@ -109,6 +109,7 @@ def run_app(args: argparse.Namespace, config: Any, profile: Any, *, request_log:
         request_log=request_log,
         plan=profile.plan,
         notify=config.notify,
+        list_cache=config.keep_last_list,
     )
     if args.demo:
         from lexi_tui.cli.demo import run_demo

@@ -21,6 +21,9 @@ Settings beyond the obvious ones (every one optional):
 * `notify = "off" | "bell" | "desktop"` (top level, default "off"): whether the app tells the
   person when new tasks arrive while the terminal is not focused, with the terminal bell or a
   desktop notification.
+* `keep_last_list = true | false` (top level, default true): keep each profile's last queue in
+  the data folder (`<data dir>/lists`, 0600, never the key) and paint it at the next start
+  while the fresh one is fetched. false keeps no task data on disk and starts on an empty list.
 
 This module stays cheap to import (stdlib plus platformdirs): it is on the start-up path,
 so it must not pull in httpx, keyring or Textual.
@@ -50,7 +53,8 @@ MIN_REFRESH_INTERVAL = 1.0
 # Profile names become keyring usernames and `--profile` arguments: keep them typeable.
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _TOP_LEVEL_KEYS = (
-    "default_profile", "refresh_interval", "undo_window", "confirm_types", "theme", "plan", "notify", "profiles",
+    "default_profile", "refresh_interval", "undo_window", "confirm_types", "theme", "plan", "notify", "keep_last_list",
+    "profiles",
     "keymap",
     "rules",  # [[rules]] tables are read by lexi_tui.core.rules.
 )
@@ -134,6 +138,8 @@ class Config:
     """The top-level `plan`: LeadLex profiles without their own use it (see `Profile.plan`)."""
     notify: str = "off"
     """"off", "bell" or "desktop": signal new tasks while the terminal is unfocused."""
+    keep_last_list: bool = True
+    """Keep each profile's last queue on disk and paint it at the next start."""
     path: Path | None = None
 
     def profile(self, name: str | None) -> Profile:
@@ -181,6 +187,10 @@ theme = "textual-dark"
 # New tasks while the terminal is not focused: "off", "bell" (terminal bell) or "desktop"
 # (a desktop notification).
 notify = "off"
+
+# Keep each profile's last list of tasks (in the data folder, readable only by you, never the
+# key) and show it at the next start, marked with its age, while the fresh one is fetched.
+keep_last_list = true
 
 # One table per API account; base_url defaults to production. The API key is NOT
 # stored here: `lexi-tui login` puts it in the system keyring (one entry per
@@ -293,6 +303,9 @@ def _build(data: dict[str, Any], file: Path) -> Config:
     theme = _string(data, "theme", "textual-dark", fail)
     plan = _choice(data, "plan", tuple(PLAN_LIMITS), fail) if "plan" in data else None
     notify = _choice(data, "notify", NOTIFY_MODES, fail) if "notify" in data else "off"
+    keep_last_list = data.get("keep_last_list", True)
+    if not isinstance(keep_last_list, bool):
+        raise fail("keep_last_list", f"must be true or false, not {_kind(keep_last_list)}")
 
     refresh_interval = data.get("refresh_interval", 15.0)
     if isinstance(refresh_interval, bool) or not isinstance(refresh_interval, (int, float)):
@@ -398,6 +411,7 @@ def _build(data: dict[str, Any], file: Path) -> Config:
         theme=theme,
         plan=plan,
         notify=notify,
+        keep_last_list=keep_last_list,
         path=file,
     )
 

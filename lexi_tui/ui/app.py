@@ -13,6 +13,7 @@ So this module imports only what the first paint needs; the rest is imported whe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -55,6 +56,15 @@ def _import_triage(provider: str) -> None:
     importlib.import_module(TRIAGE_MODULE)
     importlib.import_module("lexi_tui.core.journal")
     importlib.import_module(f"lexi_tui.providers.{provider}" if provider in ("lexi", "chamelio") else "lexi_tui.providers")
+
+
+def _forget_lists(profile: str, folder: Path | None) -> None:
+    """Remove the profile's kept lists (in the disk thread); a bad name or a folder it cannot
+    read leaves nothing to remove."""
+    from lexi_tui.core import list_cache
+
+    with contextlib.suppress(OSError, ValueError):
+        list_cache.forget_profile(profile, folder)
 
 
 def styles_path() -> Path:
@@ -147,6 +157,8 @@ class LexiApp(App[None]):
         if self._cache_wanted():
             self._start_list = self._disk.submit(read_start_list, self.settings.profile,
                                                  self.cache_name(self.settings.base_url), self.settings.list_cache_folder)
+        elif not self.settings.list_cache:  # `keep_last_list = false`: no task data left on disk.
+            self._disk.submit(_forget_lists, self.settings.profile, self.settings.list_cache_folder)
 
     def cache_name(self, base_url: str) -> str:
         """The name `base_url`'s lists are kept under (`AppSettings.list_cache_names`)."""

@@ -268,3 +268,18 @@ async def test_the_demo_paints_its_last_list_although_its_service_moves_port(tmp
             assert screen.state.fetched_at is None, "the first fetch must still be on its way"
             assert screen.table.visible_ids() == PENDING_IDS  # The last demo's list, marked with its age.
             assert screen.status_bar.cached_note.endswith(", refreshing…")
+
+
+async def test_keep_last_list_false_shows_no_old_list_and_leaves_none_on_disk() -> None:
+    with make_service(latency_ms=SLOW) as service:
+        keep(service, PENDING)
+        kept = list_cache.cache_path("test", service.base_url)
+        assert kept.exists()
+        app = make_app(service, list_cache=False)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await triage(pilot)
+            assert screen.table.visible_ids() == [] and screen.state.cached_as_of is None
+            await wait_for(pilot, lambda: not kept.exists())  # The old one is removed at start...
+            await loaded(pilot)
+            await pilot.pause(0.3)
+        assert not kept.exists()  # ...and the fresh one is not kept.

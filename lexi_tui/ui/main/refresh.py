@@ -20,6 +20,7 @@ the "updated 20s ago" label, the ages of hidden views' tab counts and the list's
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import re
@@ -128,6 +129,12 @@ class ScreenClock:
         return seconds
 
 
+COMPARE_IN_THREAD_FROM = 2_000
+"""A fetched list this long (or replacing one this long) is compared with the one on screen
+in a thread and only the difference applied on the event loop: at 50,000 tasks the comparison
+alone holds the loop for tens of milliseconds. Shorter lists are shown at once (a thread's
+round trip would cost more than it saves)."""
+
 POLICY = EnginePolicy()
 """The engine's tunables (away after 5 min, follow checks, back-off). A module attribute so a
 test can shorten them; the app never changes it."""
@@ -193,6 +200,9 @@ class LiveRefresh:
         self._clock_timer: Timer | None = None
         self._answered_well = True
         """The server answered (not 5xx, not a dropped connection) since the last failure."""
+        self._waiting: ListFetched | None = None
+        """A long list fetched for the view on screen, waiting for (or in) its comparison."""
+        self._comparing = False
 
     # -- hosting -------------------------------------------------------------------------------
 
@@ -390,16 +400,28 @@ class LiveRefresh:
         screen, state = self.screen, self.state
         view, tasks = event.view, event.tasks
         shown = event.shown and view == state.view
-        screen.store(view, tasks, counts_only=not shown, fetched_at=event.fetched_at)
+        later = shown and max(len(tasks), screen.table.list_size) >= COMPARE_IN_THREAD_FROM
+        screen.store(view, tasks, counts_only=not shown or later, fetched_at=event.fetched_at)
+        if later:
+            self._compare_later(event)
         if view != state.queue:
-            if shown:
+            if shown and not later:
                 self.update_clock()
             return
-        state.fetched_at = event.fetched_at
+        if not later:
+            state.fetched_at = event.fetched_at
         state.failures = 0
         self._asked_at = None
         screen.rules.apply(tasks)
         self._new_tasks(tasks)
+        if not later:
+            self._queue_on_screen()
+            self.update_clock()
+
+    def _queue_on_screen(self) -> None:
+        """The queue just fetched is on screen: select a task Lexi proposed, end a
+        `--exit-after-load` run."""
+        screen, state = self.screen, self.state
         proposed = state.select_after_refresh
         if proposed and screen.table.select(proposed):
             state.select_after_refresh = None
@@ -409,7 +431,46 @@ class LiveRefresh:
         if screen.lexi.settings.exit_after_load and not self._exit_pending:
             self._exit_pending = True
             screen.call_after_refresh(screen.app.exit)
-        self.update_clock()
+
+    # -- long lists: compared in a thread, applied on the loop ----------------------------------
+
+    def _compare_later(self, event: ListFetched) -> None:
+        """Show `event`'s list once a thread has compared it with the one on screen (the
+        newest list wins: one that arrives during a comparison replaces the one waiting)."""
+        self._waiting = event
+        if not self._comparing:
+            self._comparing = True
+            self.screen.run_worker(self._compare(), group="compare", name="compare the list")
+
+    @property
+    def comparing(self) -> bool:
+        """A fetched list is being compared in a thread and is not on screen yet."""
+        return self._waiting is not None
+
+    async def _compare(self) -> None:
+        screen, state, table = self.screen, self.state, self.screen.table
+        try:
+            while (event := self._waiting) is not None:
+                diff = await asyncio.to_thread(table.compare, table.snapshot(), event.tasks)
+                if self._waiting is not event:
+                    continue  # A newer list came meanwhile: compare that one instead.
+                current = state.view == event.view and state.lists.get(event.view) is event.tasks
+                if current and not table.shows(event.tasks):
+                    if not table.is_current(diff):
+                        continue  # The table changed under the comparison: compare again.
+                    with screen.app.batch_update():
+                        if table.apply(diff, mark_new=event.view == state.queue):
+                            screen.detail.show(table.current)
+                            screen.refresh_bindings()  # a/d/x depend on the task under the cursor.
+                # Not current: the view on screen has moved on (a task taken out of this very
+                # list, another view shown); what is on screen already has this list's news.
+                self._waiting = None
+                if event.view == state.queue:
+                    state.fetched_at = event.fetched_at
+                    self._queue_on_screen()
+                self.update_clock()
+        finally:
+            self._comparing = False
 
     def _finished(self, task: Task, status: str | None) -> None:
         screen = self.screen

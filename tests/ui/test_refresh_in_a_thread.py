@@ -198,3 +198,25 @@ async def test_a_long_queue_is_compared_in_a_thread_and_shown_whole() -> None:
             assert table.list_size == count + 1
             assert table.current.id == third != first
             assert new_id in table.new_ids
+
+
+async def test_only_tasks_that_came_ring_while_the_terminal_is_away(in_a_thread, service, monkeypatch) -> None:
+    app = make_app(service, notify="bell")
+    rings: list[str] = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await loaded(pilot)
+        bell = app.bell
+        monkeypatch.setattr(app, "bell", lambda: (rings.append("bell"), bell()))
+        await refreshed(pilot, screen)  # Nothing new, focused: no ring.
+        screen.refresher.focused(False)  # The terminal lost focus (AppBlur).
+        await refreshed(pilot, screen)  # Nothing new: no ring.
+        assert rings == []
+        new_id = add_task(service, "Search for 5 CFOs in Denver")
+        await refreshed(pilot, screen)
+        assert table_has(screen, new_id) and rings == ["bell"]
+        await refreshed(pilot, screen)  # Already seen: no second ring.
+        assert rings == ["bell"]
+
+
+def table_has(screen: MainScreen, task_id: str) -> bool:
+    return screen.table.get(task_id) is not None

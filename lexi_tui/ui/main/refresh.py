@@ -413,8 +413,8 @@ class LiveRefresh:
         state.failures = 0
         self._asked_at = None
         screen.rules.apply(tasks)
-        self._new_tasks(tasks)
         if not later:
+            self._new_tasks(tasks)
             self._queue_on_screen()
             self.update_clock()
 
@@ -455,6 +455,7 @@ class LiveRefresh:
                 if self._waiting is not event:
                     continue  # A newer list came meanwhile: compare that one instead.
                 current = state.view == event.view and state.lists.get(event.view) is event.tasks
+                added: list[Task] | None = None
                 if current and not table.shows(event.tasks):
                     if not table.is_current(diff):
                         continue  # The table changed under the comparison: compare again.
@@ -462,11 +463,13 @@ class LiveRefresh:
                         if table.apply(diff, mark_new=event.view == state.queue):
                             screen.detail.show(table.current)
                             screen.refresh_bindings()  # a/d/x depend on the task under the cursor.
+                    added = [diff.incoming[task_id] for task_id in diff.added]
                 # Not current: the view on screen has moved on (a task taken out of this very
                 # list, another view shown); what is on screen already has this list's news.
                 self._waiting = None
                 if event.view == state.queue:
                     state.fetched_at = event.fetched_at
+                    self._new_tasks(event.tasks, added)
                     self._queue_on_screen()
                 self.update_clock()
         finally:
@@ -527,13 +530,27 @@ class LiveRefresh:
 
     # -- new tasks while the terminal is not focused --------------------------------------------
 
-    def _new_tasks(self, tasks: list[Task]) -> None:
-        ids = {task.id for task in tasks}
+    def _new_tasks(self, tasks: list[Task], added: list[Task] | None = None) -> None:
+        """Ring or notify for tasks the queue never showed before, while the terminal is not
+        focused.
+
+        Args:
+            tasks: the queue as fetched.
+            added: those of `tasks` the list on screen did not have (a thread compared them):
+                only they can be new, so a long queue costs what came, not its length.
+        """
         seen = self._seen_queue
-        self._seen_queue = ids if seen is None else seen | ids
-        if seen is None or self._focused:
-            return
-        new = [task for task in tasks if task.id not in seen]
+        if seen is None or added is None:
+            ids = {task.id for task in tasks}
+            self._seen_queue = ids if seen is None else seen | ids
+            if seen is None or self._focused:
+                return
+            new = [task for task in tasks if task.id not in seen]
+        else:
+            new = [task for task in added if task.id not in seen]
+            seen.update(task.id for task in new)
+            if self._focused:
+                return
         mode = self.screen.lexi.settings.notify
         if not new or mode == "off":
             return

@@ -32,6 +32,7 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Label, Static, Tab
 
+from lexi_tui.api import collector
 from lexi_tui.api.errors import LexiError
 from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.models import Task, TaskStatus
@@ -203,6 +204,7 @@ class LiveRefresh:
         self._waiting: ListFetched | None = None
         """A long list fetched for the view on screen, waiting for (or in) its comparison."""
         self._comparing = False
+        self._frozen = False
 
     # -- hosting -------------------------------------------------------------------------------
 
@@ -422,6 +424,9 @@ class LiveRefresh:
         """The queue just fetched is on screen: select a task Lexi proposed, end a
         `--exit-after-load` run."""
         screen, state = self.screen, self.state
+        if not self._frozen:
+            self._frozen = True
+            collector.freeze()  # What lives as long as the app (modules, widgets, styles) leaves the collector's scans.
         proposed = state.select_after_refresh
         if proposed and screen.table.select(proposed):
             state.select_after_refresh = None

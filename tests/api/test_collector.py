@@ -47,3 +47,22 @@ def test_a_collector_someone_else_disabled_stays_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_cycle_frozen_during_a_parse_and_dropped_is_collected_by_tidy() -> None:
+    import weakref
+
+    class Node:
+        pass
+
+    with collector.parsing_large():
+        node = Node()
+        node.self = node  # A reference cycle: only the collector can free it.
+        alive = weakref.ref(node)
+    assert collector.untidy() >= 1
+    del node
+    gc.collect()
+    assert alive() is not None  # Frozen: the collector does not see it.
+    assert collector.tidy()
+    assert alive() is None and collector.untidy() == 0
+    assert gc.isenabled()

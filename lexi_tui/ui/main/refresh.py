@@ -175,6 +175,14 @@ class _Source:
             self._busy(self._inflight > 0)
 
 
+def _moved(before: Task | None, after: Task | None) -> bool:
+    """Whether the task under the cursor is another, or the same one changed (its detail and
+    the keys that depend on it must follow); a refresh that changed other rows leaves them."""
+    if before is None or after is None:
+        return before is not after
+    return after is not before and (after.id != before.id or after.raw != before.raw)
+
+
 def _file_name(profile: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", profile) or "default"
 
@@ -204,7 +212,6 @@ class LiveRefresh:
         self._waiting: ListFetched | None = None
         """A long list fetched for the view on screen, waiting for (or in) its comparison."""
         self._comparing = False
-        self._frozen = False
 
     # -- hosting -------------------------------------------------------------------------------
 
@@ -424,9 +431,10 @@ class LiveRefresh:
         """The queue just fetched is on screen: select a task Lexi proposed, end a
         `--exit-after-load` run."""
         screen, state = self.screen, self.state
-        if not self._frozen:
-            self._frozen = True
-            collector.freeze()  # What lives as long as the app (modules, widgets, styles) leaves the collector's scans.
+        collector.freeze_once()  # What lives as long as the app (modules, widgets, styles) leaves the collector's scans.
+        engine = self.engine
+        if collector.untidy() and engine is not None and not engine.active():
+            collector.tidy()  # Away: a full collection now frees the cycles long lists' parses froze.
         proposed = state.select_after_refresh
         if proposed and screen.table.select(proposed):
             state.select_after_refresh = None
@@ -464,8 +472,9 @@ class LiveRefresh:
                 if current and not table.shows(event.tasks):
                     if not table.is_current(diff):
                         continue  # The table changed under the comparison: compare again.
+                    before = table.current
                     with screen.app.batch_update():
-                        if table.apply(diff, mark_new=event.view == state.queue):
+                        if table.apply(diff, mark_new=event.view == state.queue) and _moved(before, table.current):
                             screen.detail.show(table.current)
                             screen.refresh_bindings()  # a/d/x depend on the task under the cursor.
                     added = [diff.incoming[task_id] for task_id in diff.added]

@@ -561,10 +561,10 @@ class TaskTable(ScrollView, can_focus=True):
         self._versions[task_id] = self._versions.get(task_id, 0) + 1
 
     def _invalidate_many(self, task_ids: list[str]) -> None:
-        if len(task_ids) >= len(self._cache) or len(task_ids) > 256:
-            self._cache.clear()  # Cheaper than a version for each (a refresh that changed everything).
-            return
-        for task_id in task_ids:
+        """Invalidate the rows of `task_ids` that have strips cached (at most the cache's 1,024
+        keys to look at): rows on screen that did not change are not drawn again."""
+        cached = {key[0] for key in self._cache.keys()}
+        for task_id in cached.intersection(task_ids):
             self._invalidate(task_id)
 
     # -- cursor ----------------------------------------------------------------------

@@ -220,3 +220,30 @@ async def test_only_tasks_that_came_ring_while_the_terminal_is_away(in_a_thread,
 
 def table_has(screen: MainScreen, task_id: str) -> bool:
     return screen.table.get(task_id) is not None
+
+
+async def test_rows_taken_out_keep_the_scrollbar_and_the_scroll_offset_true() -> None:
+    tasks = tuple({"id": f"7c1e9a52-{n:04d}-4000-8000-{n:012d}", "type": "prospect_search", "status": "pending",
+                   "description": f"Find {n % 90 + 10} CFOs in Lyon ({n})", "created_at": "2026-11-23T11:40:00Z",
+                   "metadata": {"per_page": 5}} for n in range(120))
+    with make_service(tasks=tasks) as service:
+        app = make_app(service)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await loaded(pilot)
+            table = screen.table
+            await pilot.press("G")  # The last task: the list is scrolled to its end.
+            await pilot.pause()
+            shown = list(screen.state.pending())
+            assert table.show_vertical_scrollbar and table.scroll_offset.y == table.max_scroll_y > 0
+            screen.store("pending", shown[:-40])  # Forty tasks at the end leave: the view scrolls back.
+            await pilot.pause()
+            assert table.virtual_size.height == 80 and table.max_scroll_y == 80 - table.scrollable_content_region.height
+            assert table.scroll_offset.y == table.max_scroll_y
+            assert table.current.id == shown[79].id  # The cursor's neighbour, on screen.
+            assert table.vertical_scrollbar.window_virtual_size == 80
+            screen.store("pending", shown[:5])  # Fewer than fit: no scrollbar, nothing to scroll.
+            await pilot.pause()
+            assert not table.show_vertical_scrollbar and table.scroll_offset.y == 0
+            assert table.visible_ids() == [t.id for t in shown[:5]]
+            line = "".join(segment.text for segment in table.render_line(4))
+            assert shown[4].description in line

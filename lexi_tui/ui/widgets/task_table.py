@@ -472,11 +472,26 @@ class TaskTable(ScrollView, can_focus=True):
         if target < 0:
             # The task under the cursor went away: its neighbour takes its place.
             target = min(fallback_index, len(self._order) - 1)
-        self.virtual_size = Size(self.size.width, len(self._order))
+        self._set_rows(len(self._order))
         # No cache clear: strips are keyed by task id, so a new order or filter reuses them
         # (set_tasks has invalidated the tasks that changed).
         self.move_to(max(target, 0))
         self.refresh()
+
+    def _set_rows(self, rows: int) -> None:
+        """The list's virtual height. Assigning `virtual_size` lays out the whole screen (it is a
+        layout reactive), ~10 ms at every approval that takes a row out; the list's own region
+        does not change with its row count, so only its scrollbar and scroll offset are updated
+        (Textual's `_scroll_update`, what a layout would do for it). When the scrollbar appears
+        or goes, that reactive lays the screen out itself."""
+        size = Size(self.size.width, rows)
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted or not self.container_size:
+            self.virtual_size = size
+            return
+        self.set_reactive(TaskTable.virtual_size, size)
+        self._scroll_update(size)
 
     def mark_busy(self, task_id: str, label: str | None) -> None:
         if label is None:

@@ -54,6 +54,8 @@ NOT_YET: tuple[str, ...] = ()
 cached list (issue 16): a cached figure that is not a number now fails."""
 UNTIMED_KEYS = (
     *(f"refresh_50k_{step}_max_stall_ms" for step in ("no_change", "change_1pct", "change_all")),
+    *(f"refresh_{size}_{step}_compare_ms" for size in ("1k", "10k", "50k")
+      for step in ("no_change", "change_1pct", "change_all")),
     "refresh_50k_live_s",
     "refresh_50k_live_max_stall_ms",
     "refresh_50k_live_add500_s",

@@ -48,7 +48,7 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 
 from lexi_tui import __version__
-from lexi_tui.api import errors
+from lexi_tui.api import collector, errors
 from lexi_tui.api._json import Decoded, decode
 from lexi_tui.api.ratelimit import RateLimit, retry_after_seconds
 from lexi_tui.api.text import clean, clean_any, clip, mask_key, one_line, redact, register_secret
@@ -63,6 +63,12 @@ DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
 THREAD_DECODE_BYTES = 128 * 1024
 """Bodies above this size are decoded (and parsed) in a thread, off the event loop."""
+FREEZE_PARSED_BYTES = 1024 * 1024
+"""Bodies above this size (some 2,000 tasks) are decoded value by value (`decode(piecewise=True)`:
+one `json.loads` of 50,000 tasks holds the interpreter lock, so the loop, for over 100 ms) and
+parsed with the garbage collector paused, what they made frozen out of it
+(`api.collector.parsing_large`): the collections the new objects would trigger would otherwise
+scan the whole new list, holding the loop 100 ms+ too."""
 REQUEST_ID_CHARS = 120
 HEADER_CHARS = 64
 REASON_CHARS = 80
@@ -493,7 +499,14 @@ class HttpClient(abc.ABC):
         )
 
     async def _decoded(self, content: bytes, then: Callable[[Decoded], T]) -> T:
-        """`then(decode(content))`, in a thread when the body is large."""
+        """`then(decode(content))`, in a thread when the body is large (and for a very large
+        one with the garbage collector paused, its objects frozen: `api.collector`)."""
+        if len(content) > FREEZE_PARSED_BYTES:
+            def parse_frozen() -> T:
+                with collector.parsing_large():
+                    return then(decode(content, piecewise=True))
+
+            return await asyncio.to_thread(parse_frozen)
         if len(content) > THREAD_DECODE_BYTES:
             return await asyncio.to_thread(lambda: then(decode(content)))
         return then(decode(content))

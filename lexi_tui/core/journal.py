@@ -47,7 +47,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -427,9 +427,8 @@ class HeldJournal:
         if self._blocked is not None:
             raise JournalUnwritable(self.path, self._blocked)
         actions = [*(self._leftovers or ()), *self._actions.values()]
-        payload = {"version": FILE_VERSION, "profile": self.profile, "actions": [asdict(a) for a in actions]}
         try:
-            atomic_write(self.path, json.dumps(payload, indent=1).encode("utf-8"))
+            atomic_write(self.path, _encode(self.profile, actions))
         except OSError as exc:
             raise JournalUnwritable(self.path, exc) from exc
         self.write_error = None
@@ -447,6 +446,17 @@ def due_in(seconds: float) -> float:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(HeldAction)}
+_NAMES = tuple(_FIELDS)
+
+
+def _encode(profile: str, actions: list[HeldAction]) -> bytes:
+    """The file's content: one action a line (still easy to read), each encoded by the C
+    encoder; `json.dumps(indent=...)` and `asdict` (a deep copy) took the pure-Python paths,
+    ~4x the time, in the disk thread that shares the interpreter lock with the event loop
+    at every hold, send and release."""
+    rows = ",\n".join(json.dumps({name: getattr(action, name) for name in _NAMES}) for action in actions)
+    head = json.dumps({"version": FILE_VERSION, "profile": profile})[:-1]
+    return f'{head}, "actions": [\n{rows}\n]}}\n'.encode()
 
 
 def _invalid(action: HeldAction) -> str | None:

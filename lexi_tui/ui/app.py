@@ -490,6 +490,11 @@ class LexiApp(App[None]):
         message = Text.assemble(("lexi-tui stopped because of an unexpected error.\n", "bold red"),
                                 scrub(summary, secrets)[:2_000], "\n", scrub(where, secrets))
         self._exit_renderables.append(message)
+        # No animation may start once the app's loop is gone: the widgets still run until the
+        # screens are closed, and a tab relabelled then (its count) would start the underline's
+        # animation with the animator stopped, which never completes, so whatever waits for
+        # animations (the pilot after a key: a crash test hung) would wait forever.
+        self.animation_level = "none"
         self._close_messages_no_wait()
 
     def handle_api_error(self, error: LexiError, *, title: str | None = None, report: bool = True) -> None:

@@ -119,3 +119,24 @@ def test_retry_after_as_seconds_or_a_date() -> None:
     assert 85 <= retry_after_seconds(soon, now=now) <= 91
     assert retry_after_seconds("2.5") == 2.5 and retry_after_seconds(" 7 ") == 7.0
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+PIECEWISE_BODIES = [
+    b'{"data": {"tasks": [{"id": "t-1", "description": "caf\xc3\xa9", "metadata": {"n": [1, 2.5, null, true]}}]},'
+    b' "meta": {"next": null}}',
+    b'  {"data":{"tasks":[]}}\n',
+    b'{"data": {"tasks": [{"id": "t-1", "description": "\\ud800"}]}}',  # A lone surrogate escape.
+    b'{"data": {"tasks": [{"id": "t-1", "description": "\xff"}]}}',  # Not UTF-8.
+    b'{"data": {"tasks": [' + b"[" * 100_000 + b"]" * 100_000 + b', {"id": "t-2"}]}}',  # Too deep.
+    b'{"data": {"tasks": [{"id": "t-1"}',  # Cut short.
+    b'{"data": 1} trailing',
+    b"",
+]
+
+
+@pytest.mark.parametrize("body", PIECEWISE_BODIES)
+def test_a_body_decoded_piece_by_piece_reads_as_in_one_go(body: bytes) -> None:
+    whole, pieces = decode(body), decode(body, piecewise=True)
+    assert repr(pieces.value) == repr(whole.value)
+    assert (pieces.problem, pieces.may_hold_bad_text, pieces.skipped) == (
+        whole.problem, whole.may_hold_bad_text, whole.skipped)

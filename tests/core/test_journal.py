@@ -305,3 +305,17 @@ def test_actions_must_be_storable() -> None:
         journal.hold(HeldAction("t", "x", "d", "approve", state=SENDING))
     with pytest.raises(ValueError):
         HeldJournal("../escape")
+
+
+def test_every_field_of_many_actions_reads_back_after_a_restart() -> None:
+    journal = HeldJournal.open("work")
+    held = [journal.hold(HeldAction(f"t{n}", "prospect_search", f"Find CFOs in Zürich \ud800 #{n}", "dismiss",
+                                    "duplicate" if n % 2 else None, 1.5 * n, before="pending"))
+            for n in range(200)]
+    sending = journal.mark_sending(held[7].action_id)
+    journal.release(held[3].action_id)
+    journal.close()
+    left = HeldJournal.open("work").leftovers()
+    expected = [sending if a.action_id == sending.action_id else a for a in held if a.action_id != held[3].action_id]
+    assert list(left) == expected and left.problem is None
+    assert len(journal.path.read_text().splitlines()) == len(expected) + 2  # One action a line.

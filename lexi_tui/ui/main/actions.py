@@ -67,6 +67,12 @@ SHOWN = 60
 """Characters of a task's description shown in a toast or a dialog line."""
 READ_ONLY_KEYS = ("task.approve", "task.dismiss", "task.undo", "task.cancel", "rules.pause")
 """Binding ids greyed out (with the reason as their tooltip) when the app runs read-only."""
+SOONEST = 0.001
+"""The shortest delay given to `set_timer`: Textual's one-shot timer divides by its delay when
+it starts late, so `set_timer(0, ...)` dies (ZeroDivisionError inside the timer's task) and its
+callback never runs: a toast burst longer than `ActionToasts.LONGEST` was never shown, and an
+undo window resumed with nothing left was never sent."""
+
 SETTLE_RETRIES = (30.0, 120.0, 600.0)
 """Seconds before trying again to read the tasks of a leftover "sending" action that could
 not be read at start (offline): three more tries, then it is left for the next start."""
@@ -164,7 +170,7 @@ class ActionToasts:
         self.pending.append(toast)
         if self._timer is not None:
             self._timer.stop()
-        wait = max(0.0, min(self.GATHER, self.first_at + self.LONGEST - now))
+        wait = max(SOONEST, min(self.GATHER, self.first_at + self.LONGEST - now))
         self._timer = self.screen.set_timer(wait, self.flush)
 
     def flush(self) -> None:
@@ -745,7 +751,7 @@ class TriageActions:
         state, screen = self.state, self.screen
         action_id = held.action.action_id
         held.deadline = time.monotonic() + held.remaining
-        state.hold_timers[action_id] = screen.set_timer(held.remaining, partial(self._due, action_id))
+        state.hold_timers[action_id] = screen.set_timer(max(SOONEST, held.remaining), partial(self._due, action_id))
         self._label(held)
         if state.countdown is None:
             state.countdown = screen.set_interval(1.0, self._tick)

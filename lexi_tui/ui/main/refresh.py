@@ -20,6 +20,7 @@ the "updated 20s ago" label, the ages of hidden views' tab counts and the list's
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import re
@@ -31,6 +32,7 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Label, Static, Tab
 
+from lexi_tui.api import collector
 from lexi_tui.api.errors import LexiError
 from lexi_tui.api.lexi import ResponseInfo
 from lexi_tui.api.models import Task, TaskStatus
@@ -129,6 +131,12 @@ class ScreenClock:
         return seconds
 
 
+COMPARE_IN_THREAD_FROM = 2_000
+"""A fetched list this long (or replacing one this long) is compared with the one on screen
+in a thread and only the difference applied on the event loop: at 50,000 tasks the comparison
+alone holds the loop for tens of milliseconds. Shorter lists are shown at once (a thread's
+round trip would cost more than it saves)."""
+
 POLICY = EnginePolicy()
 """The engine's tunables (away after 5 min, follow checks, back-off). A module attribute so a
 test can shorten them; the app never changes it."""
@@ -168,6 +176,14 @@ class _Source:
             self._busy(self._inflight > 0)
 
 
+def _moved(before: Task | None, after: Task | None) -> bool:
+    """Whether the task under the cursor is another, or the same one changed (its detail and
+    the keys that depend on it must follow); a refresh that changed other rows leaves them."""
+    if before is None or after is None:
+        return before is not after
+    return after is not before and (after.id != before.id or after.raw != before.raw)
+
+
 def _file_name(profile: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", profile) or "default"
 
@@ -194,6 +210,9 @@ class LiveRefresh:
         self._clock_timer: Timer | None = None
         self._answered_well = True
         """The server answered (not 5xx, not a dropped connection) since the last failure."""
+        self._waiting: ListFetched | None = None
+        """A long list fetched for the view on screen, waiting for (or in) its comparison."""
+        self._comparing = False
 
     # -- hosting -------------------------------------------------------------------------------
 
@@ -391,16 +410,32 @@ class LiveRefresh:
         screen, state = self.screen, self.state
         view, tasks = event.view, event.tasks
         shown = event.shown and view == state.view
-        screen.store(view, tasks, counts_only=not shown, fetched_at=event.fetched_at)
+        later = shown and max(len(tasks), screen.table.list_size) >= COMPARE_IN_THREAD_FROM
+        screen.store(view, tasks, counts_only=not shown or later, fetched_at=event.fetched_at)
+        if later:
+            self._compare_later(event)
         if view != state.queue:
-            if shown:
+            if shown and not later:
                 self.update_clock()
             return
-        state.fetched_at = event.fetched_at
+        if not later:
+            state.fetched_at = event.fetched_at
         state.failures = 0
         self._asked_at = None
         screen.rules.apply(tasks)
-        self._new_tasks(tasks)
+        if not later:
+            self._new_tasks(tasks)
+            self._queue_on_screen()
+            self.update_clock()
+
+    def _queue_on_screen(self) -> None:
+        """The queue just fetched is on screen: select a task Lexi proposed, end a
+        `--exit-after-load` run."""
+        screen, state = self.screen, self.state
+        collector.freeze_once()  # What lives as long as the app (modules, widgets, styles) leaves the collector's scans.
+        engine = self.engine
+        if collector.untidy() and engine is not None and not engine.active():
+            collector.tidy()  # Away: a full collection now frees the cycles long lists' parses froze.
         proposed = state.select_after_refresh
         if proposed and screen.table.select(proposed):
             state.select_after_refresh = None
@@ -410,7 +445,50 @@ class LiveRefresh:
         if screen.lexi.settings.exit_after_load and not self._exit_pending:
             self._exit_pending = True
             screen.call_after_refresh(screen.app.exit)
-        self.update_clock()
+
+    # -- long lists: compared in a thread, applied on the loop ----------------------------------
+
+    def _compare_later(self, event: ListFetched) -> None:
+        """Show `event`'s list once a thread has compared it with the one on screen (the
+        newest list wins: one that arrives during a comparison replaces the one waiting)."""
+        self._waiting = event
+        if not self._comparing:
+            self._comparing = True
+            self.screen.run_worker(self._compare(), group="compare", name="compare the list")
+
+    @property
+    def comparing(self) -> bool:
+        """A fetched list is being compared in a thread and is not on screen yet."""
+        return self._waiting is not None
+
+    async def _compare(self) -> None:
+        screen, state, table = self.screen, self.state, self.screen.table
+        try:
+            while (event := self._waiting) is not None:
+                diff = await asyncio.to_thread(table.compare, table.snapshot(), event.tasks)
+                if self._waiting is not event:
+                    continue  # A newer list came meanwhile: compare that one instead.
+                current = state.view == event.view and state.lists.get(event.view) is event.tasks
+                added: list[Task] | None = None
+                if current and not table.shows(event.tasks):
+                    if not table.is_current(diff):
+                        continue  # The table changed under the comparison: compare again.
+                    before = table.current
+                    with screen.app.batch_update():
+                        if table.apply(diff, mark_new=event.view == state.queue) and _moved(before, table.current):
+                            screen.detail.show(table.current)
+                            screen.refresh_bindings()  # a/d/x depend on the task under the cursor.
+                    added = [diff.incoming[task_id] for task_id in diff.added]
+                # Not current: the view on screen has moved on (a task taken out of this very
+                # list, another view shown); what is on screen already has this list's news.
+                self._waiting = None
+                if event.view == state.queue:
+                    state.fetched_at = event.fetched_at
+                    self._new_tasks(event.tasks, added)
+                    self._queue_on_screen()
+                self.update_clock()
+        finally:
+            self._comparing = False
 
     def _finished(self, task: Task, status: str | None) -> None:
         screen = self.screen
@@ -466,13 +544,27 @@ class LiveRefresh:
 
     # -- new tasks while the terminal is not focused --------------------------------------------
 
-    def _new_tasks(self, tasks: list[Task]) -> None:
-        ids = {task.id for task in tasks}
+    def _new_tasks(self, tasks: list[Task], added: list[Task] | None = None) -> None:
+        """Ring or notify for tasks the queue never showed before, while the terminal is not
+        focused.
+
+        Args:
+            tasks: the queue as fetched.
+            added: those of `tasks` the list on screen did not have (a thread compared them):
+                only they can be new, so a long queue costs what came, not its length.
+        """
         seen = self._seen_queue
-        self._seen_queue = ids if seen is None else seen | ids
-        if seen is None or self._focused:
-            return
-        new = [task for task in tasks if task.id not in seen]
+        if seen is None or added is None:
+            ids = {task.id for task in tasks}
+            self._seen_queue = ids if seen is None else seen | ids
+            if seen is None or self._focused:
+                return
+            new = [task for task in tasks if task.id not in seen]
+        else:
+            new = [task for task in added if task.id not in seen]
+            seen.update(task.id for task in new)
+            if self._focused:
+                return
         mode = self.screen.lexi.settings.notify
         if not new or mode == "off":
             return

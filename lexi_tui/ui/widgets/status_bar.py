@@ -179,7 +179,11 @@ class StatusBar(Horizontal):
         if not self.is_mounted:
             return
         text = self._marks_text()
-        if text != self._drawn.get("marks"):
+        before = self._drawn.get("marks")
+        if text != before:
             self._drawn["marks"] = text
-            self.query_one("#bar-marks", Static).update(text)
+            # Same width ("4 to send" after "3 to send"): no layout of the screen, which every
+            # approval in a burst cost (~10 ms each); a new width lays the bar out again.
+            same_width = before is not None and before.cell_len == text.cell_len
+            self.query_one("#bar-marks", Static).update(text, layout=not same_width)
         self._redraw_where()

@@ -5,11 +5,18 @@ task it shows, and cached until that task, the width or the cursor changes (Tool
 approach). A refresh diffs by task id, so the cursor stays on the same task; when that
 task disappears the cursor lands on its neighbour. Tasks that arrive after the first
 load are marked new until the cursor visits them.
+
+A refresh of a long list is compared in a thread and applied on the event loop
+(`ui/main/refresh.py`): `compare` is pure and reads only a `snapshot()` (the table never
+changes the dict and the list it holds in place, it replaces them), so it is safe in a thread;
+`apply` then costs what changed, not the list's length. A diff made against an older
+snapshot (`is_current` is False) must not be applied: compare again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -45,6 +52,13 @@ HAYSTACK_CHARS = 4_000
 """Characters of a description the filter searches: a 30 MB description must not cost a
 30 MB casefold on the event loop at every refresh (assumption: what a person filters for is
 near the start of a description)."""
+
+
+CACHED_ROWS = 256
+"""Rendered rows kept (a screenful or two, each with and without the cursor). Each strip holds
+a dozen small objects (its caches, segments) the garbage collector scans at every full
+collection while they live: 1,024 of them, mostly rows drawn before a change, were a third of
+what a full collection scanned during fast triage."""
 
 
 def contact_count(task: Task) -> int | None:
@@ -133,6 +147,52 @@ def _fit(text: str, width: int) -> Text:
     cell = Text(text, no_wrap=True, overflow="ellipsis", end="")
     cell.truncate(width, overflow="ellipsis", pad=True)
     return cell
+
+
+@dataclass(frozen=True, slots=True)
+class ListDiff:
+    """What changes when a new list replaces the tasks a table shows (`TaskTable.compare`).
+
+    Attributes:
+        base: the table's `generation` the diff was made against.
+        tasks: the new list (its identity: `TaskTable.shows`).
+        incoming: task id -> task, in the new list's order (first of a duplicated id).
+        order: the ids in that order.
+        changed: ids that are new or whose task differs from the one shown.
+        added: ids that were not shown at all (a subset of `changed`).
+        haystacks: the filter's text of every changed task.
+        gone: ids shown before and not in the new list.
+        same: nothing to change (same ids in the same order, equal tasks).
+        problems: the list's own problems (`TaskList.problems`), or None for a plain list.
+    """
+
+    base: int
+    tasks: Sequence[Task]
+    incoming: dict[str, Task]
+    order: list[str]
+    changed: list[str]
+    added: list[str]
+    haystacks: dict[str, str]
+    gone: list[str]
+    same: bool
+    problems: tuple[str, ...] | None
+
+
+def _by_id(tasks: Sequence[Task]) -> dict[str, Task]:
+    """Task id -> task in list order; a duplicated id keeps its first task."""
+    if not isinstance(tasks, list):
+        tasks = list(tasks)
+    incoming = dict(zip([task.id for task in tasks], tasks, strict=True))  # The common case: unique ids, C speed.
+    if len(incoming) == len(tasks):
+        return incoming
+    first: dict[str, Task] = {}
+    for task in tasks:
+        first.setdefault(task.id, task)
+    return first
+
+
+Snapshot = tuple[int, dict[str, Task], list[str]]
+"""(generation, task id -> task, ids in order) of a table: what `compare` reads."""
 
 
 class TaskTable(ScrollView, can_focus=True):
@@ -238,7 +298,15 @@ class TaskTable(ScrollView, can_focus=True):
         """Task id -> why the last action on it failed; drawn on the row."""
         self.marked: dict[str, None] = {}
         """Marked task ids, in the order they were marked (an ordered set)."""
-        self._cache: LRUCache[tuple[str, int, bool, bool, int], Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[str, int, int, bool, bool, int], Strip] = LRUCache(CACHED_ROWS)
+        self._versions: dict[str, int] = {}
+        """Task id -> how often its row was invalidated: part of its strips' cache key, so
+        invalidating a row is one dict write, not a scan of the cache. Kept when a task leaves
+        (a task that comes back must not meet a strip drawn before it left)."""
+        self.generation = 0
+        """Bumped whenever the tasks shown change (`apply`): a diff is current while it matches."""
+        self._shown_list: object = None
+        """The list object last given to `set_tasks`/`apply` (`shows`)."""
         self._drawn_ages: dict[str, str] = {}
         """Task id -> the age its row was last drawn with (`refresh_ages` redraws it when stale)."""
         self._last_highlighted: str | None = None
@@ -248,6 +316,11 @@ class TaskTable(ScrollView, can_focus=True):
     @property
     def task_count(self) -> int:
         return len(self._order)
+
+    @property
+    def list_size(self) -> int:
+        """Tasks in the list, before the filter."""
+        return len(self._all)
 
     @property
     def current(self) -> Task | None:
@@ -270,56 +343,94 @@ class TaskTable(ScrollView, can_focus=True):
         `tasks` may be a `TaskList`: its `problems` become `self.problems`. A plain list keeps
         the problems already known (it is the same answer with tasks taken out after an
         action), except an empty one (a view not fetched yet). Posts `Listed` every time.
+
+        On the event loop: `compare` + `apply`. For long lists the refresh compares in a thread
+        (`compare` on a `snapshot()`) and calls `apply` itself.
         """
+        if not isinstance(tasks, list):
+            tasks = list(tasks)
+        return self.apply(self.compare(self.snapshot(), tasks), mark_new=mark_new)
+
+    def snapshot(self) -> Snapshot:
+        """What `compare` needs, safe to hand to a thread: the dict and the list are never
+        changed in place (`apply` replaces them)."""
+        return self.generation, self._tasks, self._all
+
+    def is_current(self, diff: ListDiff) -> bool:
+        """Whether `diff` was made against the tasks shown now (else compare again)."""
+        return diff.base == self.generation
+
+    def shows(self, tasks: object) -> bool:
+        """Whether `tasks` (that very list object) is the one last applied."""
+        return tasks is self._shown_list
+
+    @staticmethod
+    def compare(snapshot: Snapshot, tasks: Sequence[Task]) -> ListDiff:
+        """The difference between a table's `snapshot()` and `tasks`. Pure: safe in a thread.
+
+        A live refresh usually changes nothing: a task that is the very object shown, or whose
+        raw JSON equals the shown one's (a C-level dict compare), is the same; the fields are
+        compared only when those differ.
+        """
+        base, shown, shown_order = snapshot
         problems: Any = getattr(tasks, "problems", None)
-        incoming: dict[str, Task] = {}
-        for task in tasks:
-            incoming.setdefault(task.id, task)
-        if problems is not None:
-            self.problems = tuple(problems)
-        elif not incoming:
+        incoming = _by_id(tasks)
+        order = list(incoming)
+        changed: list[str] = []
+        added: list[str] = []
+        get = shown.get
+        for task_id, task in incoming.items():
+            old = get(task_id)
+            if old is None:
+                added.append(task_id)
+                changed.append(task_id)
+            elif old is not task and old.raw != task.raw and old != task:
+                changed.append(task_id)
+        if len(incoming) == len(shown) and not added:
+            gone: list[str] = []
+        else:
+            gone = [task_id for task_id in shown if task_id not in incoming]
+        same = not changed and not gone and order == shown_order
+        haystacks = {task_id: haystack(incoming[task_id]) for task_id in changed}
+        return ListDiff(base, tasks, incoming, order, changed, added, haystacks, gone, same,
+                        None if problems is None else tuple(problems))
+
+    def apply(self, diff: ListDiff, *, mark_new: bool = True) -> bool:
+        """Show the list `diff` was made for (see `set_tasks`); on the event loop, costing what
+        changed. Returns whether anything changed. Raises ValueError for a diff that is not
+        `is_current`: applying it could bring back a task taken out since."""
+        if not self.is_current(diff):
+            raise ValueError("the list changed since this diff was made: compare again")
+        if diff.problems is not None:
+            self.problems = diff.problems
+        elif not diff.incoming:
             self.problems = ()
+        self._shown_list = diff.tasks
         self.post_message(self.Listed(self, self.problems))
-        new_all = list(incoming)
-        if new_all == self._all and self._unchanged(incoming):
-            if not incoming:
+        if diff.same:
+            if not diff.incoming:
                 self.refresh_empty()
             return False
         previous_id = self.current.id if self.current else None
         previous_index = self.cursor
-        for task_id, task in incoming.items():
-            old = self._tasks.get(task_id)
-            if old is None or old != task:
-                self._invalidate(task_id)
-                self._haystack[task_id] = haystack(task)
-            if old is None and mark_new and self._loaded_once and task_id not in self._seen:
-                self.new_ids.add(task_id)
+        self._invalidate_many(diff.changed)
+        self._haystack.update(diff.haystacks)
+        if mark_new and self._loaded_once:
+            seen = self._seen
+            self.new_ids.update(task_id for task_id in diff.added if task_id not in seen)
         marks_before = len(self.marked)
-        for gone in self._tasks.keys() - incoming.keys():
+        for gone in diff.gone:
             self._haystack.pop(gone, None)
             self._drawn_ages.pop(gone, None)
             self.new_ids.discard(gone)
             self.marked.pop(gone, None)  # A task that left the view cannot stay marked.
         if len(self.marked) != marks_before:
             self.post_message(self.MarksChanged(self))
-        self._tasks = incoming
-        self._all = new_all
+        self._tasks = diff.incoming
+        self._all = diff.order
+        self.generation += 1
         self._loaded_once = True
         self._apply_filter(previous_id, previous_index)
-        return True
-
-    def _unchanged(self, incoming: dict[str, Task]) -> bool:
-        """Whether every task equals the one shown, for a list with the same ids in order.
-
-        A live refresh usually changes nothing, and this check is then all it costs on the
-        event loop: the tasks' raw JSON objects are compared first (a C-level dict compare,
-        about twice as fast as the dataclass's), and the fields only when those differ.
-        """
-        shown = self._tasks
-        for task_id, task in incoming.items():
-            old = shown[task_id]
-            if task is not old and task.raw != old.raw and task != old:
-                return False
         return True
 
     def refresh_empty(self) -> None:
@@ -352,17 +463,35 @@ class TaskTable(ScrollView, can_focus=True):
             self._order = [i for i in self._all if needle in self._haystack[i]]
         else:
             self._order = list(self._all)
-        index = {task_id: n for n, task_id in enumerate(self._order)}
-        if keep_id is not None and keep_id in index:
-            target = index[keep_id]
-        else:
+        target = -1
+        if keep_id is not None and keep_id in self._tasks:
+            try:
+                target = self._order.index(keep_id)
+            except ValueError:  # Filtered out.
+                target = -1
+        if target < 0:
             # The task under the cursor went away: its neighbour takes its place.
             target = min(fallback_index, len(self._order) - 1)
-        self.virtual_size = Size(self.size.width, len(self._order))
+        self._set_rows(len(self._order))
         # No cache clear: strips are keyed by task id, so a new order or filter reuses them
         # (set_tasks has invalidated the tasks that changed).
         self.move_to(max(target, 0))
         self.refresh()
+
+    def _set_rows(self, rows: int) -> None:
+        """The list's virtual height. Assigning `virtual_size` lays out the whole screen (it is a
+        layout reactive), ~10 ms at every approval that takes a row out; the list's own region
+        does not change with its row count, so only its scrollbar and scroll offset are updated
+        (Textual's `_scroll_update`, what a layout would do for it). When the scrollbar appears
+        or goes, that reactive lays the screen out itself."""
+        size = Size(self.size.width, rows)
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted or not self.container_size:
+            self.virtual_size = size
+            return
+        self.set_reactive(TaskTable.virtual_size, size)
+        self._scroll_update(size)
 
     def mark_busy(self, task_id: str, label: str | None) -> None:
         if label is None:
@@ -450,8 +579,15 @@ class TaskTable(ScrollView, can_focus=True):
         self.set_marks([])
 
     def _invalidate(self, task_id: str) -> None:
-        for key in [key for key in self._cache.keys() if key[0] == task_id]:
-            self._cache.discard(key)
+        """Its cached strips are not used again (they age out of the LRU cache)."""
+        self._versions[task_id] = self._versions.get(task_id, 0) + 1
+
+    def _invalidate_many(self, task_ids: list[str]) -> None:
+        """Invalidate the rows of `task_ids` that have strips cached (at most the cache's 1,024
+        keys to look at): rows on screen that did not change are not drawn again."""
+        cached = {key[0] for key in self._cache.keys()}
+        for task_id in cached.intersection(task_ids):
+            self._invalidate(task_id)
 
     # -- cursor ----------------------------------------------------------------------
 
@@ -558,7 +694,7 @@ class TaskTable(ScrollView, can_focus=True):
         task_id = self._order[line]
         is_cursor = line == self.cursor
         minute = int(clock.now().timestamp() // 60)  # Ages ("12m") move on once a minute.
-        key = (task_id, width, is_cursor, self.has_focus, minute)
+        key = (task_id, self._versions.get(task_id, 0), width, is_cursor, self.has_focus, minute)
         strip = self._cache.get(key)
         if strip is None:
             strip = self._render_task(self._tasks[task_id], width, is_cursor)

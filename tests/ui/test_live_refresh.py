@@ -157,7 +157,7 @@ async def test_tab_counts_of_hidden_views_say_how_old_they_are(clock, service) -
         assert tab_label(screen, "completed") == "Completed 1 · <1m"
         clock.advance(5 * 60 + 5)
         screen.refresher.update_clock()
-        assert tab_label(screen, "completed") == "Completed 1 · 5m"
+        assert tab_label(screen, "completed") == "Completed 1 ·  5m"
         await pilot.press("3")  # On screen now: polled with the queue, so no age.
         await wait_for(pilot, lambda: tab_label(screen, "completed") == "Completed 1")
         assert tab_label(screen, "pending") == f"Pending {len(PENDING_IDS)}"
@@ -310,3 +310,12 @@ def test_new_tasks_notify_only_while_the_terminal_is_unfocused_and_notify_is_on(
         assert (DESKTOP in written) is expected_desktop, (phase, written[-400:])
         assert (b"\x1b]777;" in written or b"\x1b]9;" in written) is expected_desktop, phase
         assert (b"\x07" in written.replace(DESKTOP, b"")) is expected_bell, (phase, written[-400:])
+
+
+def test_a_tabs_age_keeps_its_width_from_one_step_to_the_next() -> None:
+    """So the tab is repainted alone, not the tab bar and the scrollbars (idle bytes)."""
+    from lexi_tui.ui.main.refresh import age_text
+
+    ages = [age_text(seconds) for seconds in (0, 59, 60, 61, 599, 600, 3_599, 3_600, 86_399, 86_400, 9 * 86_400)]
+    assert ages == ["<1m", "<1m", " 1m", " 1m", " 9m", "10m", "59m", " 1h", "23h", " 1d", " 9d"]
+    assert {len(age) for age in ages} == {3}

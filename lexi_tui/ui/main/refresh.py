@@ -77,13 +77,17 @@ def result_summary(task: Task) -> str:
 
 
 def age_text(seconds: float) -> str:
-    """A coarse age for a tab's count: "<1m", "5m", "2h", "3d"."""
+    """A coarse age for a tab's count, three cells wide: "<1m", " 5m", "12m", " 2h", " 3d".
+
+    The same width from one step to the next, so the tab is repainted alone: a label that
+    changes width lays out the tab bar and repaints the screen's scrollbars (about 1.9 KB to the
+    terminal each time, where a same-width label costs a few dozen bytes)."""
     seconds = max(0.0, seconds)
     if seconds < 60:
         return "<1m"
     for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
         if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
+            return f"{int(seconds // size)}{unit}".rjust(3)
     return "<1m"  # pragma: no cover
 
 

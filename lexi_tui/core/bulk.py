@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 
 from lexi_tui.api import errors
 from lexi_tui.core import audit
-from lexi_tui.core.actions import NOT_SENT, ActionTarget, TaskResult, perform, unique
+from lexi_tui.core.actions import NOT_SENT, ActionTarget, TaskResult, past, perform, unique
 from lexi_tui.core.outcomes import ACTIONS, LOST_HINT, NOT_FOUND_TEXT, Outcome
 
 if TYPE_CHECKING:
@@ -365,7 +365,7 @@ class BulkSummary:
                 dismissal); default: the action.
         """
         word = verb or self.action
-        sentences = [f"{_past(word).capitalize()} {len(self.succeeded)} of {_count(self.total, 'task')}."]
+        sentences = [f"{past(word).capitalize()} {len(self.succeeded)} of {_count(self.total, 'task')}."]
         if self.already_handled:
             sentences.append(f"{_was(len(self.already_handled))} already handled elsewhere.")
         if self.not_found:
@@ -458,10 +458,6 @@ async def _call(callback: Callable[..., object], *args: object) -> None:
     outcome = callback(*args)
     if inspect.isawaitable(outcome):
         await outcome
-
-
-def _past(word: str) -> str:
-    return "cancelled" if word == "cancel" else word + ("d" if word.endswith("e") else "ed")
 
 
 def _count(n: int, noun: str) -> str:

@@ -5,23 +5,11 @@ knowing. (402, done-at-once and queued replies from the local service: tests/ui/
 from __future__ import annotations
 
 from hostile_lexi import RATE, HostileLexi, task
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
-from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.widgets.chat_panel import TaskCard
-from support.app import loaded, wait_for
+from support.app import chat_lines, loaded, send, wait_for
 from support.hostile_server import Reply, Request
-
-
-def chat_lines(screen: MainScreen) -> list[str]:
-    return [str(widget.render()) for widget in screen.chat.query(".chat-message").results(Static)]
-
-
-async def send(pilot, screen: MainScreen, text: str) -> None:
-    box = screen.chat.query_one("#chat-input", Input)
-    box.value = text
-    box.focus()
-    await pilot.press("enter")
 
 
 async def test_a_lost_answer_says_a_task_may_be_queued_refreshes_and_asks_before_sending_again() -> None:

@@ -13,15 +13,14 @@ import json
 import os
 import pty
 import re
-import select
 import subprocess
 import sys
-import time
 import unicodedata
 from pathlib import Path
 
 import httpx
 import pytest
+from hostile_lexi import read_until_quiet
 
 from lexi_tui.providers import LexiProvider
 from lexi_tui.server.options import ServerOptions
@@ -99,26 +98,6 @@ async def test_every_hostile_task_renders_inertly_in_the_list_and_detail(hostile
         # JSON shows C0 escapes as \u001b; the deepest value is there, legible and inert.
         assert any("\\u001b]2;deep\\u0007" in line for line in view.lines)
         assert app.is_running
-
-
-def read_until_quiet(fd: int, quiet: float, limit: float) -> bytes:
-    out = bytearray()
-    deadline = time.monotonic() + limit
-    last = time.monotonic()
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.05)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-            last = time.monotonic()
-        elif out and time.monotonic() - last > quiet:
-            break
-    return bytes(out)
 
 
 def test_nothing_reaches_a_real_terminal_that_the_app_did_not_write(hostile_service, tmp_path) -> None:

@@ -81,3 +81,23 @@ def screen_row(app: Any, y: int) -> str:
                        app.export_screenshot(), re.S)
     row = sorted((float(x), html.unescape(text)) for x, line, text in cells if int(line) == y)
     return "".join(text for _, text in row).replace("\xa0", " ")
+
+
+# -- the chat panel ---------------------------------------------------------------------------
+
+
+def chat_lines(screen: MainScreen) -> list[str]:
+    """The chat's messages as the person reads them, oldest first."""
+    from textual.widgets import Static
+
+    return [str(widget.render()) for widget in screen.chat.query(".chat-message").results(Static)]
+
+
+async def send(pilot: Any, screen: MainScreen, text: str) -> None:
+    """Type `text` into the chat box and press Enter."""
+    from textual.widgets import Input
+
+    box = screen.chat.query_one("#chat-input", Input)
+    box.value = text
+    box.focus()
+    await pilot.press("enter")

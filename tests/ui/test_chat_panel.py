@@ -7,20 +7,8 @@ from __future__ import annotations
 
 from textual.widgets import Input, Static
 
-from lexi_tui.ui.main.screen import MainScreen
 from lexi_tui.ui.widgets.chat_panel import TaskCard
-from support.app import loaded, make_app, make_service, wait_for
-
-
-def chat_lines(screen: MainScreen) -> list[str]:
-    return [str(widget.render()) for widget in screen.chat.query(".chat-message").results(Static)]
-
-
-async def send(pilot, screen: MainScreen, text: str) -> None:
-    box = screen.chat.query_one("#chat-input", Input)
-    box.value = text
-    box.focus()
-    await pilot.press("enter")
+from support.app import chat_lines, loaded, make_app, make_service, send, wait_for
 
 
 async def test_no_credits_says_so_plainly_keeps_the_message_and_offers_no_retry() -> None:

@@ -83,15 +83,33 @@ def open_request_log() -> Any:
 
 
 def run_app(args: argparse.Namespace, config: Any, profile: Any, *, request_log: Any = None) -> int:
-    """Run the app (or the demo); returns 0, or CRASHED when it stopped on an unexpected error."""
+    """Run the app (or the demo); returns 0, or CRASHED when it stopped on an unexpected error.
+
+    Before Textual is imported, the profile's kept queue goes on the terminal
+    (`ui.first_frame`); the app takes the terminal over from it."""
     from lexi_tui.core.rules import RulesError, load_rules
-    from lexi_tui.ui.app import AppSettings, LexiApp
 
     try:
         rules = load_rules(config.path) if config.path else []
     except RulesError as error:
         print(f"lexi-tui: {error}", file=sys.stderr)
         return Exit.USAGE
+    frame = None
+    if not args.demo:
+        from lexi_tui.ui import first_frame
+
+        frame = first_frame.paint(profile.name, profile.provider, profile.base_url,
+                                  keep_last_list=config.keep_last_list)
+    try:
+        return _run(args, config, profile, rules, frame, request_log)
+    except BaseException:
+        if frame is not None:
+            frame.undo()  # Ctrl+C or an error before Textual took the terminal.
+        raise
+
+
+def _run(args: argparse.Namespace, config: Any, profile: Any, rules: list[Any], frame: Any, request_log: Any) -> int:
+    from lexi_tui.ui.app import AppSettings, LexiApp
 
     settings = AppSettings(
         profile=profile.name,
@@ -110,6 +128,7 @@ def run_app(args: argparse.Namespace, config: Any, profile: Any, *, request_log:
         plan=profile.plan,
         notify=config.notify,
         list_cache=config.keep_last_list,
+        first_list=frame.start if frame is not None else None,
     )
     if args.demo:
         from lexi_tui.cli.demo import run_demo
@@ -117,6 +136,8 @@ def run_app(args: argparse.Namespace, config: Any, profile: Any, *, request_log:
         code = run_demo(settings, refresh=args.refresh)
     else:
         app = LexiApp(settings)
+        if frame is not None:
+            frame.hand_over()
         app.run()
         # Textual sets return_code 1 after an unhandled exception (LexiApp._fatal_error has
         # then printed the message and written the report); a normal quit leaves 0 or None.

@@ -20,7 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 from textual import events, work
 from textual.app import App, SystemCommand
@@ -29,7 +28,8 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
-from lexi_tui.ui.main.cached import CachedListScreen, ListSaver, StartList, read_start_list
+from lexi_tui.ui.first_frame import StartList, location, read_start_list
+from lexi_tui.ui.main.cached import CachedListScreen, ListSaver
 from lexi_tui.ui.widgets.task_table import TaskTable
 
 if TYPE_CHECKING:
@@ -117,6 +117,9 @@ class AppSettings:
     list_cache_folder: Path | None = None
     """Where the lists are kept (None: `<data dir>/lists`). The demo keeps its own outside its
     temporary data folder, so its next start paints the last one too."""
+    first_list: tuple[StartList | None, str | None] | None = None
+    """The kept queue as `ui.first_frame` read it before Textual loaded (so it is not read
+    twice); None: the app reads it in its disk thread."""
     list_cache_names: dict[str, str] = field(default_factory=dict)
     """Base URL -> the name its lists are kept under (default: the URL itself). The demo's service
     listens on a new port each run; its lists are kept under one name."""
@@ -141,8 +144,7 @@ class LexiApp(App[None]):
         super().__init__()
         self.settings = settings or AppSettings()
         self._provider: Provider | None = None
-        host = urlsplit(self.settings.base_url).netloc or self.settings.base_url
-        self.location = f"{self.settings.profile} @ {host}"
+        self.location = location(self.settings.profile, self.settings.base_url)
         self.key_problem: str | None = None
         self.last_request_id: str | None = None
         """X-Request-ID of the latest response, for the audit log."""
@@ -154,7 +156,10 @@ class LexiApp(App[None]):
         """Set once the cached list is painted: the heavy imports wait for it (the GIL)."""
         self.list_saver: ListSaver | None = None
         """Keeps each fresh queue of this profile for the next start (None: not kept)."""
-        if self._cache_wanted():
+        if self._cache_wanted() and self.settings.first_list is not None:
+            self._start_list = Future()  # Read already, before Textual loaded (`ui.first_frame`).
+            self._start_list.set_result(self.settings.first_list)
+        elif self._cache_wanted():
             self._start_list = self._disk.submit(read_start_list, self.settings.profile,
                                                  self.cache_name(self.settings.base_url), self.settings.list_cache_folder)
         elif not self.settings.list_cache:  # `keep_last_list = false`: no task data left on disk.
@@ -649,8 +654,7 @@ class LexiApp(App[None]):
         settings.base_url = profile.base_url
         settings.ca_bundle = profile.ca_bundle
         settings.api_key = settings.profile_keys.get(profile.name)
-        host = urlsplit(profile.base_url).netloc or profile.base_url
-        self.location = f"{profile.name} @ {host}"
+        self.location = location(profile.name, profile.base_url)
         self.key_problem = None
         if settings.api_key:
             self._start(settings.api_key)

@@ -104,17 +104,3 @@ def toast(node: DOMNode, message: str, *, title: str = "",
     node.notify(inert(message), title=inert(title, limit=200), severity=severity, markup=False, **kwargs)
 
 
-def cached_marker(as_of: str, link: str) -> str:
-    """The header's words while the list on screen is the cached one.
-
-    Args:
-        as_of: when it is from ("14:02").
-        link: the connection state in one word (`status_bar.CONNECTION_NAMES`).
-    """
-    if link in ("connecting", "online"):
-        return f"as of {as_of}, refreshing…"
-    if link in ("failing", "offline"):
-        return f"list from {as_of}: the refresh failed"
-    if link == "signed-out":
-        return f"list from {as_of}: not refreshed (signed out)"
-    return f"list from {as_of}: not refreshed yet ({link})"

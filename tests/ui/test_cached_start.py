@@ -19,8 +19,9 @@ from textual.app import App
 from lexi_tui.core import list_cache
 from lexi_tui.core.refresh import EnginePolicy
 from lexi_tui.providers.capabilities import LEXI_CAPABILITIES
+from lexi_tui.ui.first_frame import StartList, read_start_list
 from lexi_tui.ui.main import cached as cached_module
-from lexi_tui.ui.main.cached import CachedListScreen, StartList, read_start_list
+from lexi_tui.ui.main.cached import CachedListScreen
 from lexi_tui.ui.main.screen import MainScreen
 from support.app import FIXTURE_TASKS, KEY, PENDING_IDS, admin_task, loaded, make_app, make_service, wait_for
 

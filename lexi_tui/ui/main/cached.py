@@ -1,7 +1,7 @@
 """The last-known queue at start: painted before the network, never acted on until confirmed.
 
-At start the app reads the profile's last pending list (`core.list_cache`, in the disk thread)
-and shows it at once on `CachedListScreen`, a light copy of the triage screen's layout (the
+At start the app reads the profile's last pending list (`core.list_cache`: before Textual loads,
+where `ui.first_frame` draws its top on the terminal at once, else in the disk thread) and shows it on `CachedListScreen`, a light copy of the triage screen's layout (the
 list and its tabs as they will be; a one-line header and a details pane that say what there is
 to say about an unconfirmed list) that imports neither httpx, the clients, the keyring, the
 dialogs nor the refresh engine: every widget and every import less is a shorter first frame. Once the key, the client and
@@ -9,7 +9,7 @@ the undo journal are ready, the real `MainScreen` replaces it holding the same l
 on the same task. Until the first fresh list of the queue arrives, the header says how old the
 list is ("as of 14:02, refreshing…", or "the refresh failed"), and nothing on it can be acted
 on: approve, dismiss, cancel, chat and marks are refused with one sentence
-(`refusal`; the header's words are `ui.text.cached_marker`). The fresh list replaces the cached one as any refresh does (diffed by id: tasks
+(`refusal`; the header's words are `first_frame.cached_marker`). The fresh list replaces the cached one as any refresh does (diffed by id: tasks
 gone from the queue vanish, the cursor stays on its task) and the marker goes.
 
 After each fresh list of the queue the triage screen hands it to `ListSaver`, which writes it
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -34,53 +33,27 @@ from textual.widgets import Label, Static
 
 from lexi_tui.api.models import Task
 from lexi_tui.core import list_cache
-from lexi_tui.ui.text import cached_marker, plain, toast
+from lexi_tui.ui.first_frame import StartList, header_pieces, tab_lines
+from lexi_tui.ui.text import plain, toast
 from lexi_tui.ui.widgets.footer import QuietFooter
 from lexi_tui.ui.widgets.task_table import TaskTable
 
 if TYPE_CHECKING:
+    from rich.console import OverflowMethod
+
     from lexi_tui.providers.capabilities import Capabilities
     from lexi_tui.ui.app import LexiApp
 
 
-@dataclass(frozen=True)
-class StartList:
-    """The list read back at start.
-
-    Args:
-        tasks: the cached queue, parsed.
-        fetched_at: when the server sent it (wall clock, epoch seconds).
-        problems: what the parser skipped (as for a fetched list).
-    """
-
-    tasks: list[Task]
-    fetched_at: float
-    problems: tuple[str, ...] = ()
-
-    @property
-    def as_of(self) -> str:
-        """"14:02" (today) or "Mon 3 Mar 14:02"."""
-        return list_cache.describe_time(self.fetched_at)
+STYLES = {"title": "bold reverse", "marker": "bold", "tab-active": "bold", "rule-active": "bold", "rule": "dim"}
+"""The Rich style of each of `first_frame`'s style names this screen uses."""
 
 
-def read_start_list(profile: str, base_url: str, folder: Path | None = None) -> tuple[StartList | None, str | None]:
-    """The profile's cached queue from `base_url`, and a sentence when a file was ignored.
-    Disk I/O and parsing: call it in a thread. Never raises for the file (a bad profile name
-    is no cache).
-
-    Args:
-        profile: the profile's name.
-        base_url: the server (or the name its cache is kept under, `AppSettings.list_cache_names`).
-        folder: where the lists are kept (None: `<data dir>/lists`).
-    """
-    try:
-        loaded = list_cache.load(profile, base_url, folder=folder)
-    except ValueError:
-        return None, None
-    if loaded.cached is None:
-        return None, loaded.problem
-    parsed = loaded.cached.task_list()
-    return StartList(list(parsed), loaded.cached.fetched_at, parsed.problems), None
+def _styled(pieces: list[tuple[str, str]], overflow: OverflowMethod = "crop") -> Text:
+    text = Text(no_wrap=True, overflow=overflow)
+    for piece, style in pieces:
+        text.append(piece, STYLES.get(style, ""))
+    return text
 
 
 def refusal(as_of: str) -> str:
@@ -154,22 +127,14 @@ class CachedListScreen(Screen[None]):
         return self.query_one(TaskTable)
 
     def _header(self) -> Text:
-        return Text.assemble((" lexi-tui ", "bold reverse"), "  ", self.location, "  ",
-                             (cached_marker(self.start.as_of, "connecting"), "bold"), no_wrap=True,
-                             overflow="ellipsis")
+        """`first_frame.header_pieces`, the words the first frame drew before Textual loaded."""
+        return _styled(header_pieces(self.location, self.start.as_of), "ellipsis")
 
     def _tabs(self) -> Text:
-        """The views as the triage screen's tabs show them (the queue first, with its count, and
-        underlined): drawn as text, since `Tabs` and its animated underline cost a first frame
-        ~25 ms here."""
-        labels = [view.replace("_", " ").title() for view in self.capabilities.views]
-        labels[0] += f" {len(self.start.tasks)}"
-        top = Text(no_wrap=True, overflow="crop")
-        for number, label in enumerate(labels):
-            top.append(f" {label} ", "bold" if number == 0 else "")
-        bottom = Text("━" * (len(labels[0]) + 2), "bold", no_wrap=True, overflow="crop")
-        bottom.append("─" * max(0, 300 - len(labels[0]) - 2), "dim")
-        return Text("\n", no_wrap=True, overflow="crop").join([top, bottom])
+        """The views as the triage screen's tabs show them (`first_frame.tab_lines`): drawn as
+        text, since `Tabs` and its animated underline cost a first frame ~25 ms here."""
+        top, rule = tab_lines(self.capabilities.views, len(self.start.tasks))
+        return Text("\n", no_wrap=True, overflow="crop").join([_styled(top), _styled(rule)])
 
     def _show(self, task: Task | None) -> None:
         """The details pane: what the row says, and that the rest comes once confirmed."""

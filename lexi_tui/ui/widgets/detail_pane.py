@@ -26,9 +26,9 @@ from textual.widgets import Static
 
 from lexi_tui.api.models import Task
 from lexi_tui.ui import clock
+from lexi_tui.ui.rows import OUTCOME_MARKS, STATUS_MARKS, contact_count, outcome
 from lexi_tui.ui.text import cut, plain, size_words
 from lexi_tui.ui.widgets.json_view import JsonView
-from lexi_tui.ui.widgets.task_table import OUTCOME_MARKS, STATUS_MARKS, contact_count, outcome
 
 DESCRIPTION_LINES = 4
 """Lines of the pane a description may fill; the rest is one key away (⏎ on the metadata), so

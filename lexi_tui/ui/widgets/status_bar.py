@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from lexi_tui.api.ratelimit import RateLimit
 from lexi_tui.core.refresh import ConnectionState, Link
-from lexi_tui.ui.text import cached_marker
+from lexi_tui.ui.first_frame import cached_marker
 from lexi_tui.ui.widgets.countdown import Countdown
 
 CONNECTION_NAMES: dict[Link, str] = {

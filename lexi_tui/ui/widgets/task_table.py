@@ -32,22 +32,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from lexi_tui.api.models import Task, TaskStatus
+from lexi_tui.api.models import Task
 from lexi_tui.ui import clock
+from lexi_tui.ui.rows import AGE_UNITS, AGE_WIDTH, format_age, task_row
 
-STATUS_MARKS: dict[str, tuple[str, str]] = {
-    TaskStatus.PENDING: ("●", "pending"),
-    TaskStatus.APPROVED: ("▶", "approved"),
-    TaskStatus.COMPLETED: ("✔", "completed"),
-    TaskStatus.DISMISSED: ("✖", "dismissed"),
-    TaskStatus.FAILED: ("✘", "failed"),
-    "in_progress": ("▶", "approved"),  # Chamelio: open, at a step other than approval.
-    "cancelled": ("✖", "dismissed"),
-}
-TYPE_WIDTH = 16
-AGE_WIDTH = 4
-INFO_WIDTH = 14
-"""Widest right-hand note of a row ("12,345 contacts", "✖ rejected")."""
 HAYSTACK_CHARS = 4_000
 """Characters of a description the filter searches: a 30 MB description must not cost a
 30 MB casefold on the event loop at every refresh (assumption: what a person filters for is
@@ -59,63 +47,6 @@ CACHED_ROWS = 256
 a dozen small objects (its caches, segments) the garbage collector scans at every full
 collection while they live: 1,024 of them, mostly rows drawn before a change, were a third of
 what a full collection scanned during fast triage."""
-
-
-def contact_count(task: Task) -> int | None:
-    """`metadata.contact_count` when it is a whole number (what decides a campaign_start)."""
-    metadata = task.metadata if isinstance(task.metadata, dict) else {}
-    count = metadata.get("contact_count")
-    if isinstance(count, bool) or not isinstance(count, int):
-        return None
-    return count
-
-
-def outcome(task: Task) -> str | None:
-    """The decision of the task's approval step, `metadata.outcome` ("approved" or
-    "rejected"), as providers without a decided status report it (Chamelio: a rejected task
-    is "completed"); None when there is none."""
-    metadata = task.metadata if isinstance(task.metadata, dict) else {}
-    value = metadata.get("outcome")
-    return value if value in ("approved", "rejected") else None
-
-
-OUTCOME_MARKS: dict[str, tuple[str, str]] = {
-    "approved": ("✔ approved", "outcome-approved"),
-    "rejected": ("✖ rejected", "outcome-rejected"),
-}
-
-
-def row_note(task: Task) -> tuple[str, str] | None:
-    """The right-hand note of a row and its style name: the outcome of a decided task, or the
-    number of people a campaign_start contacts (kept in view at any width, where the
-    description's "for 120 contacts" would be cut)."""
-    decided = outcome(task)
-    if decided is not None:
-        return OUTCOME_MARKS[decided]
-    if str(task.type) == "campaign_start":
-        count = contact_count(task)
-        if count is not None:
-            text = f"{count:,} contact{'s' if count != 1 else ''}"
-            return (text if len(text) <= INFO_WIDTH else f"{count:.1e} contacts"[:INFO_WIDTH]), "count"
-    return None
-
-
-AGE_UNITS = (("y", 31_536_000), ("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60))
-
-
-def format_age(created: datetime | None, now: datetime | None = None) -> str:
-    """A compact age: `now` (created in the future: clock skew), `<1m`, `12m`, `3h`, `5d`, `8w`,
-    `2y`. Minutes at the finest, so ages are redrawn as minutes pass, not seconds."""
-    if created is None:
-        return "?"
-    now = now or clock.now()
-    seconds = int((now - created).total_seconds())
-    if seconds < 0:
-        return "now"
-    for unit, size in AGE_UNITS:
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return "<1m"
 
 
 def _age_changes_in(created: datetime | None, now: datetime) -> float | None:
@@ -135,18 +66,6 @@ def haystack(task: Task) -> str:
     shown = task.display_id
     ids = task.id if shown == task.id else f"{task.id} {shown}"
     return f"{ids} {task.type} {task.description[:HAYSTACK_CHARS]}".casefold()
-
-
-def _fit(text: str, width: int) -> Text:
-    """One cell-accurate, single-line column: truncated with an ellipsis, padded.
-
-    Only the start of `text` is laid out (a cell is at most two characters wide, and a row
-    is one line), so a description of megabytes costs what a short one does.
-    """
-    text = text[: width * 2 + 16]
-    cell = Text(text, no_wrap=True, overflow="ellipsis", end="")
-    cell.truncate(width, overflow="ellipsis", pad=True)
-    return cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -716,40 +635,13 @@ class TaskTable(ScrollView, can_focus=True):
 
     def _render_task(self, task: Task, width: int, is_cursor: bool) -> Strip:
         base = self.rich_style
-        busy = self.busy.get(task.id)
-        error = self.errors.get(task.id)
-        mark, status_class = STATUS_MARKS.get(task.status, ("?", "unknown"))
-        status_style = self._style(status_class)
-        if busy:
-            mark, status_style = "…", self._style("busy")
-        elif error:
-            mark, status_style = "!", self._style("error")
         marked = task.id in self.marked
-        new = "◆" if marked else "+" if task.id in self.new_ids else " "
-        description = task.description or "(no description)"
-        drawn_age = format_age(task.created_at)
-        self._drawn_ages[task.id] = drawn_age
-        age = busy or error or drawn_age
-        age_width = max(AGE_WIDTH, min(len(age), 28)) if (busy or error) else AGE_WIDTH
-        note = None if (busy or error) else row_note(task)
-        note_width = len(note[0]) + 1 if note else 0
-        desc_width = max(1, width - 2 - 2 - TYPE_WIDTH - 1 - age_width - 1 - note_width)
+        drawn = task_row(task, width, marked=marked, new=task.id in self.new_ids, busy=self.busy.get(task.id),
+                         error=self.errors.get(task.id))
+        self._drawn_ages[task.id] = drawn.age
         row = Text(no_wrap=True, end="")
-        row.append(new, self._style("marked" if marked else "new"))
-        row.append(mark + " ", status_style)
-        row.append(" ")
-        type_text = _fit(str(task.type), TYPE_WIDTH)
-        type_text.stylize_before(self._style("type"))
-        row.append_text(type_text)
-        row.append(" ")
-        row.append_text(_fit(description, desc_width))
-        row.append(" ")
-        if note is not None:
-            row.append(note[0] + " ", self._style(note[1]))  # The space in the same segment: one run of text.
-        age_text = _fit(age, age_width) if len(age) > age_width else Text(age.rjust(age_width))
-        age_text.stylize_before(self._style("busy" if busy else "error" if error else "age"))
-        row.append_text(age_text)
-        row.append(" ")
+        for piece, style in drawn.pieces:
+            row.append(piece, self._style(style) if style else None)
         row.stylize_before(base)
         if marked:
             row.stylize(self._style("marked"), 0, 1)

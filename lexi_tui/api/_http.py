@@ -41,8 +41,8 @@ import platform
 import random
 import ssl
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -51,6 +51,7 @@ from lexi_tui import __version__
 from lexi_tui.api import collector, errors
 from lexi_tui.api._json import Decoded, decode
 from lexi_tui.api.ratelimit import RateLimit, retry_after_seconds
+from lexi_tui.api.responses import ResponseInfo, ResponseListener
 from lexi_tui.api.text import clean, clean_any, clip, mask_key, one_line, redact, register_secret
 
 USER_AGENT = f"lexi-tui/{__version__} (httpx/{httpx.__version__}; Python/{platform.python_version()})"
@@ -82,49 +83,6 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseInfo:
-    """One request, as a support log (`--debug`) or a status display needs it.
-
-    Listeners get exactly one per request sent, whether it succeeded, failed with an HTTP
-    error or never got an answer. Nothing in it is the key or a body, and every text in it is
-    cleaned and capped (server text is inert).
-
-    Attributes:
-        method: "GET" or "POST".
-        path: the path relative to the base URL with the query string, as sent
-            (percent-encoded), e.g. "/v1/lexi/tasks?status=pending".
-        status: the HTTP status when an answer arrived (also when its body then failed to
-            arrive whole, see `failure_kind`); None when there was no answer at all.
-        request_id: `X-Request-ID` (cleaned, at most 120 characters), or None.
-        rate_limit: the budget parsed from the `X-RateLimit-*` headers, or None.
-        elapsed: seconds from sending to the end (whole body read, or failure).
-        rate_headers: the raw values of `X-RateLimit-Limit`, `-Remaining`, `-Reset` and
-            `Retry-After` as sent (cleaned, at most 64 characters each), by lower-case name;
-            only those present.
-        error_code: the error code from the answer's envelope (Lexi's `error.code`), when
-            there is one; Chamelio's `{"detail": ...}` has none.
-        failure_kind: for a request that got no (whole) answer: "timeout", "connect",
-            "dropped" or "tls"; "cancelled" when the caller cancelled it (the app closing);
-            else None.
-        error: the `code` of the `LexiError` the request raised ("validation_error",
-            "rate_limited", "malformed_response", "timeout", ...), "cancelled" as above; None
-            when it succeeded.
-    """
-
-    method: str
-    path: str
-    status: int | None
-    request_id: str | None
-    rate_limit: RateLimit | None
-    elapsed: float
-    rate_headers: Mapping[str, str] = field(default_factory=dict, compare=False)
-    error_code: str | None = None
-    failure_kind: str | None = None
-    error: str | None = None
-
-
-ResponseListener = Callable[[ResponseInfo], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +283,20 @@ class HttpClient(abc.ABC):
         """Stop calling `listener` (no error if it was not added)."""
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def replay(self, heard: Sequence[ResponseInfo]) -> None:
+        """Answers another client with this key got for a call made on this one's behalf
+        (`providers.first_fetch`: the first list, fetched by a second process): kept as if they
+        came here (the last request id, the rate limit) and told to every listener, in order.
+
+        Args:
+            heard: the other client's `ResponseInfo`s, one per request it sent.
+        """
+        for info in heard:
+            self.last_request_id = info.request_id
+            if info.rate_limit is not None:
+                self.rate_limit = info.rate_limit
+            self._notify(info)
 
     # -- plumbing --------------------------------------------------------------------------------
 

@@ -21,8 +21,6 @@ from lexi_tui.api._http import (
     USER_AGENT,
     Envelope,
     HttpClient,
-    ResponseInfo,
-    ResponseListener,
     Unexpected,
     error_code,
     error_text,
@@ -40,6 +38,7 @@ from lexi_tui.api.models import (
     parse_tasks,
 )
 from lexi_tui.api.ratelimit import retry_after_number
+from lexi_tui.api.responses import ResponseInfo, ResponseListener
 
 __all__ = [
     "DEFAULT_BASE_URL", "DEFAULT_DEADLINE", "DEFAULT_MAX_BODY", "DEFAULT_TIMEOUT", "USER_AGENT", "LexiClient",

@@ -89,9 +89,12 @@ def run_app(args: argparse.Namespace, config: Any, profile: Any, *, request_log:
     (`ui.first_frame`); the app takes the terminal over from it."""
     from lexi_tui.core.rules import RulesError, load_rules
 
+    first = start_first_fetch(args, config, profile) if not args.demo else None  # As early as it can be.
     try:
         rules = load_rules(config.path) if config.path else []
     except RulesError as error:
+        if first is not None:
+            first.close()
         print(f"lexi-tui: {error}", file=sys.stderr)
         return Exit.USAGE
     frame = None
@@ -101,14 +104,43 @@ def run_app(args: argparse.Namespace, config: Any, profile: Any, *, request_log:
         frame = first_frame.paint(profile.name, profile.provider, profile.base_url,
                                   keep_last_list=config.keep_last_list)
     try:
-        return _run(args, config, profile, rules, frame, request_log)
+        return _run(args, config, profile, rules, frame, first, request_log)
     except BaseException:
         if frame is not None:
             frame.undo()  # Ctrl+C or an error before Textual took the terminal.
         raise
+    finally:
+        if first is not None:
+            first.close()
 
 
-def _run(args: argparse.Namespace, config: Any, profile: Any, rules: list[Any], frame: Any, request_log: Any) -> int:
+def start_first_fetch(args: argparse.Namespace, config: Any, profile: Any) -> Any:
+    """Fork the child that finds the key and the queue's first list while Textual loads
+    (`providers.first_fetch`); None where it does not apply: a provider whose queue is a watch
+    list, or a system that cannot fork (the app then finds both itself)."""
+    import os
+
+    from lexi_tui.core.config import calls_today_path
+    from lexi_tui.providers import info
+
+    try:
+        provider = info(profile.provider)
+    except ValueError:
+        return None
+    if provider.capabilities.add_by_reference or not hasattr(os, "fork") or os.environ.get("LEXI_TUI_NO_FORK"):
+        return None
+    from lexi_tui.providers.first_fetch import FirstFetch, StartRequest
+
+    interval = config.refresh_interval if args.refresh is None else max(0.0, args.refresh)
+    return FirstFetch.start(StartRequest(
+        profile=profile.name, provider=profile.provider, base_url=profile.base_url, env_var=provider.env_var,
+        view=provider.capabilities.views[0], plan=profile.plan, refresh_interval=interval,
+        ca_bundle=profile.ca_bundle, count_path=str(calls_today_path(profile.name)),
+    ))
+
+
+def _run(args: argparse.Namespace, config: Any, profile: Any, rules: list[Any], frame: Any, first: Any,
+         request_log: Any) -> int:
     from lexi_tui.ui.app import AppSettings, LexiApp
 
     settings = AppSettings(
@@ -129,6 +161,7 @@ def _run(args: argparse.Namespace, config: Any, profile: Any, rules: list[Any], 
         notify=config.notify,
         list_cache=config.keep_last_list,
         first_list=frame.start if frame is not None else None,
+        first_fetch=first,
     )
     if args.demo:
         from lexi_tui.cli.demo import run_demo

@@ -244,6 +244,14 @@ def data_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME, appauthor=False)
 
 
+def calls_today_path(profile: str) -> Path:
+    """The file the refresh engine keeps today's call count of `profile` in (so a restart
+    keeps the count: under per-minute headers it is all the app knows of the day)."""
+    import re
+
+    return data_dir() / f"calls-today-{re.sub(r'[^A-Za-z0-9_.-]', '_', profile) or 'default'}.json"
+
+
 def load_config(path: Path | None = None) -> Config:
     """Read and check the config file at `path` (default: `config_path()`).
 

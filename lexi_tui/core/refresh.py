@@ -573,6 +573,9 @@ class RefreshEngine:
             at, why = self.planner.earliest(len(self._requested), background=False, now=now)
             if why == Why.DAY_OVER:
                 self._requested = ()  # The state says when the day's quota resets; r says so too.
+                block = self.planner.block(now)
+                if block is not None:  # Known before any answer (this app's own count): say it now.
+                    self._publish(self._block_state(block, now))
             elif at <= now:
                 views, self._requested = self._requested, ()
                 await self._cycle(views, PERSON, now)

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lexi_tui.providers.base import Provider, WatchingProvider
 from lexi_tui.providers.capabilities import CHAMELIO_CAPABILITIES, LEXI_CAPABILITIES, Capabilities
 
 if TYPE_CHECKING:
+    from lexi_tui.providers.base import Provider, WatchingProvider
     from lexi_tui.providers.lexi import LexiProvider
 
 __all__ = ["Capabilities", "Provider", "WatchingProvider", "LexiProvider", "ProviderInfo", "PROVIDERS",
@@ -63,11 +63,16 @@ PROVIDERS: dict[str, ProviderInfo] = {
 
 
 def __getattr__(name: str) -> Any:
-    """`LexiProvider` on first use: importing the package must not load httpx."""
+    """`LexiProvider`, `Provider` and `WatchingProvider` on first use: importing the package (as
+    the first frame does, before Textual) must not load httpx or the rate-limit parser."""
     if name == "LexiProvider":
         from lexi_tui.providers.lexi import LexiProvider
 
         return LexiProvider
+    if name in ("Provider", "WatchingProvider"):
+        from lexi_tui.providers import base
+
+        return getattr(base, name)
     raise AttributeError(f"module 'lexi_tui.providers' has no attribute {name!r}")
 
 

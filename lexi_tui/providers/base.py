@@ -60,6 +60,11 @@ class Provider(Protocol):
 
     def add_listener(self, listener: ResponseListener) -> None: ...
 
+    def replay(self, heard: Sequence[ResponseInfo]) -> None:
+        """Tell the listeners (and keep) answers a second process got for a call made on this
+        provider's behalf (`providers.first_fetch`), as if they came now."""
+        ...
+
     async def calls_for_refresh(self, views: Sequence[str]) -> int:
         """How many calls a refresh that lists `views` will make, before making it (for the
         budget planner). Lexi: one per distinct view. Chamelio: one per watched task whatever
@@ -130,6 +135,8 @@ class ApiClient(Protocol):
 
     def add_listener(self, listener: ResponseListener) -> None: ...
 
+    def replay(self, heard: Sequence[ResponseInfo]) -> None: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -172,6 +179,9 @@ class ClientBacked:
 
     def add_listener(self, listener: ResponseListener) -> None:
         self.client.add_listener(listener)
+
+    def replay(self, heard: Sequence[ResponseInfo]) -> None:
+        self.client.replay(heard)
 
     async def aclose(self) -> None:
         await self.client.aclose()

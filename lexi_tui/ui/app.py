@@ -4,10 +4,14 @@ The app owns the one `LexiClient`. The key comes from `LEXI_API_KEY`, then the k
 (looked up in a worker thread: keyring discovery costs ~200 ms and a locked keyring can
 hang), else the login screen. A 401 at any point brings the login screen back.
 
-Start-up paints before it connects: the profile's last-known queue (`ui.main.cached`), read in
-the disk thread while Textual starts, is on screen before httpx, the clients, the triage
-screen's parts and the dialogs are imported; those load in a thread after that first frame.
-So this module imports only what the first paint needs; the rest is imported where it is used.
+Start-up paints before it connects: the profile's last-known queue (`ui.main.cached`; read
+before Textual loaded, by `ui.first_frame`, or in the disk thread while Textual starts) is on
+screen before httpx, the clients, the triage screen's parts and the dialogs are imported; those
+load in a thread after that first frame. So this module imports only what the first paint
+needs; the rest is imported where it is used. When `lexi-tui` forked the child that finds the
+key and the first list meanwhile (`providers.first_fetch`, `AppSettings.first_fetch`), the key
+comes from it, and its list, usually here by the first frame, is what the light screen shows
+(in place of the kept one) until the triage screen, which takes it as its first call, is up.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
+from textual.message import Message
 from textual.screen import Screen
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
+from lexi_tui.providers.first_fetch import READ_RETRIES
 from lexi_tui.ui.first_frame import StartList, location, read_start_list
 from lexi_tui.ui.main.cached import CachedListScreen, ListSaver
 from lexi_tui.ui.widgets.task_table import TaskTable
@@ -45,7 +51,8 @@ def _triage_class() -> type[MainScreen] | None:
     """`MainScreen`, if its module is loaded (if it is not, no triage screen exists yet): asking
     must not import it on the event loop."""
     module = sys.modules.get(TRIAGE_MODULE)
-    return None if module is None else module.MainScreen  # type: ignore[no-any-return]
+    # Still being imported (in the thread) is not loaded yet: its class may not exist so far.
+    return getattr(module, "MainScreen", None) if module is not None else None
 
 
 def _import_triage(provider: str) -> None:
@@ -91,7 +98,7 @@ class AppSettings:
     confirm_types: tuple[str, ...] = ("campaign_start",)
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str = "textual-dark"
-    read_retries: int = 2
+    read_retries: int = READ_RETRIES
     ca_bundle: str | None = None
     rules: list[Any] = field(default_factory=list)
     """Auto-approve/dismiss rules (`lexi_tui.core.rules.Rule`), run on each refresh."""
@@ -117,6 +124,10 @@ class AppSettings:
     list_cache_folder: Path | None = None
     """Where the lists are kept (None: `<data dir>/lists`). The demo keeps its own outside its
     temporary data folder, so its next start paints the last one too."""
+    first_fetch: Any = None
+    """The child process finding the key and the first list while the app loads
+    (`providers.first_fetch.FirstFetch`, started by `lexi-tui` before Textual loads); None: the
+    app finds both itself."""
     first_list: tuple[StartList | None, str | None] | None = None
     """The kept queue as `ui.first_frame` read it before Textual loaded (so it is not read
     twice); None: the app reads it in its disk thread."""
@@ -154,6 +165,8 @@ class LexiApp(App[None]):
         """The cached queue being read (started here: it reads while Textual starts)."""
         self._first_paint: asyncio.Event | None = None
         """Set once the cached list is painted: the heavy imports wait for it (the GIL)."""
+        self._first_fetch_used = False
+        """The child's key and first list (`AppSettings.first_fetch`) went to the first start."""
         self.list_saver: ListSaver | None = None
         """Keeps each fresh queue of this profile for the next start (None: not kept)."""
         if self._cache_wanted() and self.settings.first_list is not None:
@@ -280,7 +293,11 @@ class LexiApp(App[None]):
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         future = self._start_list
-        if future is not None and future.done():
+        fresh = self._first_answer_now()
+        if fresh is not None:
+            self._start_list = None
+            self._show_first(fresh)  # The server's list, in the first frame.
+        elif future is not None and future.done():
             self._show_cached(future)  # In the first frame.
         elif future is not None:
             self._first_paint = asyncio.Event()
@@ -308,7 +325,7 @@ class LexiApp(App[None]):
             start, problem = None, f"The saved list could not be read ({type(error).__name__}: {error})."
         if problem:
             self.notify(problem, severity="warning", timeout=6, markup=False)
-        if start is not None and self.main_screen is None:
+        if start is not None and self.main_screen is None and self.cached_screen is None:
             capabilities = info(self.settings.provider).capabilities
             self.push_screen(CachedListScreen(start, capabilities, self.location))
             if self._first_paint is None:
@@ -316,6 +333,48 @@ class LexiApp(App[None]):
             self.call_after_refresh(self._first_paint.set)
         elif self._first_paint is not None:
             self._first_paint.set()
+
+    def _first_answer_now(self) -> StartList | None:
+        """The child's first list, when it has arrived (it usually has by the first frame)."""
+        first = self.settings.first_fetch
+        if first is None or not first.answer.done():
+            return None
+        answer = first.answer.result()
+        if answer is None or answer.tasks is None:
+            return None
+        import time
+
+        return StartList(list(answer.tasks), time.time(), tuple(getattr(answer.tasks, "problems", ())))
+
+    class FirstListArrived(Message):
+        """The child's answer (`AppSettings.first_fetch`) has come."""
+
+    def on_lexi_app_first_list_arrived(self, message: FirstListArrived) -> None:
+        """The child's first list came after the first frame: shown at once, on the light screen
+        (the triage screen takes it as its first call when it is up)."""
+        if self.main_screen is not None:
+            return
+        fresh = self._first_answer_now()
+        if fresh is not None:
+            self._show_first(fresh)
+
+    def _show_first(self, start: StartList) -> None:
+        """Show the server's first list before the triage screen is up: on the light screen (in
+        place of the kept list, if that is on screen), unless something else is (the login)."""
+        from lexi_tui.providers import info
+
+        cached = self.cached_screen
+        if cached is not None:
+            if not cached.fresh:
+                cached.show_fresh(start)
+            return
+        if len(self.screen_stack) > 1:
+            return  # A login or a dialog is up: the triage screen shows the list when it comes.
+        self.push_screen(CachedListScreen(start, info(self.settings.provider).capabilities, self.location,
+                                          fresh=True))
+        if self._first_paint is None:
+            self._first_paint = asyncio.Event()
+        self.call_after_refresh(self._first_paint.set)
 
     @property
     def cached_screen(self) -> CachedListScreen | None:
@@ -328,6 +387,19 @@ class LexiApp(App[None]):
         from lexi_tui.providers import info
 
         env_var = info(self.settings.provider).env_var  # LEXI_API_KEY or CHAMELIO_API_KEY
+        used = self._first_fetch_used  # The child's key and list are the first start's only.
+        first, self._first_fetch_used = self.settings.first_fetch, True
+        if first is not None and not used and first.request.profile == self.settings.profile:
+            found = await asyncio.wrap_future(first.key)  # Looked up by the child, as below.
+            if found is not None:
+                # In the child's reader thread (or here, if done): post_message is thread-safe.
+                first.answer.add_done_callback(lambda _: self.post_message(self.FirstListArrived()))
+                if found.key:
+                    self._start(found.key, first_fetch=first)
+                else:
+                    self.key_problem = found.problem
+                    self._login(found.problem)
+                return
         if not self.settings.use_keyring:
             import os
 
@@ -341,7 +413,7 @@ class LexiApp(App[None]):
             self.key_problem = found.problem
             self._login(found.problem)
 
-    def _start(self, key: str) -> None:
+    def _start(self, key: str, first_fetch: Any = None) -> None:
         """Connect with `key`, open the profile's undo journal in a thread, then show the triage
         screen.
 
@@ -394,6 +466,8 @@ class LexiApp(App[None]):
                 rules=settings.rules,
                 cached=cached.start if cached is not None else None,
                 select=cached.selected if cached is not None else None,
+                confirmed=cached is not None and cached.fresh,
+                first_fetch=first_fetch if self.settings.profile == profile else None,
             )
             if cached is not None and self.screen is cached:
                 self.switch_screen(main)  # The same rows, the cursor on the same task.

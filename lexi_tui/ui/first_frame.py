@@ -118,9 +118,21 @@ def cached_marker(as_of: str, link: str) -> str:
     return f"list from {as_of}: not refreshed yet ({link})"
 
 
-def header_pieces(where: str, as_of: str) -> list[tuple[str, str]]:
-    """The cached-list screen's header line, as (text, style name) pieces."""
-    return [(TITLE, "title"), ("  ", ""), (where, ""), ("  ", ""), (cached_marker(as_of, "connecting"), "marker")]
+FRESH_MARKER = "● online · starting…"
+"""The header while the server's first list is shown on the light screen, before the triage
+screen (and its status bar) is up."""
+
+
+def header_pieces(where: str, as_of: str, *, fresh: bool = False) -> list[tuple[str, str]]:
+    """The cached-list screen's header line, as (text, style name) pieces.
+
+    Args:
+        where: `location(...)`.
+        as_of: when the list is from.
+        fresh: the list is the server's first answer, not a kept one.
+    """
+    marker = FRESH_MARKER if fresh else cached_marker(as_of, "connecting")
+    return [(TITLE, "title"), ("  ", ""), (where, ""), ("  ", ""), (marker, "marker")]
 
 
 def tab_lines(views: Sequence[str], count: int, width: int = 300) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

@@ -284,3 +284,38 @@ async def test_keep_last_list_false_shows_no_old_list_and_leaves_none_on_disk() 
             await loaded(pilot)
             await pilot.pause(0.3)
         assert not kept.exists()  # ...and the fresh one is not kept.
+
+
+class _FreshHost(App[None]):
+    """The light screen holding the server's first list (fetched while the app loaded)."""
+
+    def __init__(self, start: StartList, fresh: bool) -> None:
+        super().__init__()
+        self.start, self.fresh = start, fresh
+
+    def on_mount(self) -> None:
+        self.push_screen(CachedListScreen(self.start, LEXI_CAPABILITIES, "test @ 127.0.0.1", fresh=self.fresh))
+
+
+async def test_the_first_list_replaces_the_kept_one_on_the_light_screen_and_says_it_is_starting() -> None:
+    from lexi_tui.api.models import parse_tasks
+    from lexi_tui.ui.first_frame import FRESH_MARKER
+    from lexi_tui.ui.main.cached import STARTING
+
+    kept = StartList(list(parse_tasks(PENDING)), time.time() - 3600)
+    app = _FreshHost(kept, fresh=False)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CachedListScreen))
+        screen = app.screen
+        await pilot.press("j", "j")
+        on = screen.selected
+        fetched = [task for task in PENDING if task["id"] != PENDING_IDS[0]]  # One was handled meanwhile.
+        screen.show_fresh(StartList(list(parse_tasks(fetched)), time.time()))
+        await pilot.pause()
+        header = str(screen.query_one("#status-bar").render())
+        assert FRESH_MARKER in header and "as of" not in header
+        assert screen.table.visible_ids() == PENDING_IDS[1:]
+        assert screen.selected == on  # The cursor stayed on its task.
+        await pilot.press("a")
+        assert toasts(app)[-1] == STARTING  # Not sent, and not "not confirmed": it is about to work.
+        assert app.screen is screen

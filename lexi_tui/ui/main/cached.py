@@ -12,6 +12,10 @@ on: approve, dismiss, cancel, chat and marks are refused with one sentence
 (`refusal`; the header's words are `first_frame.cached_marker`). The fresh list replaces the cached one as any refresh does (diffed by id: tasks
 gone from the queue vanish, the cursor stays on its task) and the marker goes.
 
+The same light screen shows the server's first list when it came before the triage screen is
+up (`fresh`: fetched by the child process while the app loaded, `providers.first_fetch`): the
+header says "online · starting…", and a key that acts is refused for that moment (`STARTING`).
+
 After each fresh list of the queue the triage screen hands it to `ListSaver`, which writes it
 in the disk thread, never on the event loop, and not more often than it changes.
 """
@@ -62,6 +66,10 @@ def refusal(as_of: str) -> str:
             "Nothing was sent.")
 
 
+STARTING = "Starting: the keys that act work in a moment. Nothing was sent."
+"""Why a key was refused on the server's first list, shown before the triage screen is up."""
+
+
 class GuardedTable(TaskTable):
     """The task list, whose marks are refused while its screen shows an unconfirmed list."""
 
@@ -104,11 +112,21 @@ class CachedListScreen(Screen[None]):
         Binding("c", "refuse", "Chat", id="chat.open", tooltip="Open the chat (once the list is confirmed)"),
     ]
 
-    def __init__(self, start: StartList, capabilities: Capabilities, location: str) -> None:
+    def __init__(self, start: StartList, capabilities: Capabilities, location: str, *, fresh: bool = False) -> None:
+        """
+        Args:
+            start: the list to show.
+            capabilities: the provider's (its views are the tabs).
+            location: "profile @ host", for the header.
+            fresh: `start` is the server's first list (fetched while the app loaded), not a kept
+                one: the header says so, and keys that act are refused until the triage screen
+                is up a moment later (`STARTING`).
+        """
         super().__init__()
         self.start = start
         self.capabilities = capabilities
         self.location = location
+        self.fresh = fresh
 
     def compose(self) -> ComposeResult:
         yield Static(self._header(), id="status-bar")
@@ -128,7 +146,7 @@ class CachedListScreen(Screen[None]):
 
     def _header(self) -> Text:
         """`first_frame.header_pieces`, the words the first frame drew before Textual loaded."""
-        return _styled(header_pieces(self.location, self.start.as_of), "ellipsis")
+        return _styled(header_pieces(self.location, self.start.as_of, fresh=self.fresh), "ellipsis")
 
     def _tabs(self) -> Text:
         """The views as the triage screen's tabs show them (`first_frame.tab_lines`): drawn as
@@ -146,7 +164,8 @@ class CachedListScreen(Screen[None]):
         text.append("\n\n")
         text.append_text(plain(f"{task.type} · {task.display_id}", "dim", limit=400, single_line=True))
         text.append("\n\n")
-        text.append(f"From the list as of {self.start.as_of}; the details come once the server has confirmed it.",
+        text.append("The details come in a moment." if self.fresh else
+                    f"From the list as of {self.start.as_of}; the details come once the server has confirmed it.",
                     "italic")
         pane.update(text)
 
@@ -167,11 +186,24 @@ class CachedListScreen(Screen[None]):
         table.focus()
         self._show(table.current)
 
+    def show_fresh(self, start: StartList) -> None:
+        """The server's first list arrived while this screen shows the kept one: show it (diffed by
+        id, the cursor stays on its task) and say so."""
+        self.start, self.fresh = start, True
+        self.query_one("#status-bar", Static).update(self._header())
+        self.query_one("#views", Static).update(self._tabs())
+        self.query_one("#updated", Label).update(f"as of {start.as_of}")
+        self.table.set_tasks(start.tasks, mark_new=False)
+        self._show(self.table.current)
+
     def on_task_table_highlighted(self, event: TaskTable.Highlighted) -> None:
         self._show(event.task)
 
     def refuse_unconfirmed(self) -> bool:
-        toast(self, refusal(self.start.as_of), title="Not confirmed yet", severity="warning", timeout=5)
+        if self.fresh:
+            toast(self, STARTING, title="One moment", severity="warning", timeout=3)
+        else:
+            toast(self, refusal(self.start.as_of), title="Not confirmed yet", severity="warning", timeout=5)
         return True
 
     def action_refuse(self) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-import re
 import time
 from typing import TYPE_CHECKING
 
@@ -57,6 +56,7 @@ from lexi_tui.ui.widgets.countdown import ROUTINE_UNDER
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from lexi_tui.providers.first_fetch import FirstAnswer, FirstFetch
     from lexi_tui.ui.main.screen import MainScreen
 
 
@@ -158,10 +158,13 @@ class _Source:
     """The provider as the engine sees it, counting the engine's calls in flight: the other
     parts read `state.refreshing` (a list they read themselves is not the engine's)."""
 
-    def __init__(self, provider: Provider, busy: Callable[[bool], None]) -> None:
+    def __init__(self, provider: Provider, busy: Callable[[bool], None], first: FirstFetch | None = None) -> None:
         self.provider = provider
         self._busy = busy
         self._inflight = 0
+        self.first = first
+        """The child process that fetched the queue while the app loaded (`providers.first_fetch`):
+        the engine's first call of the queue is its answer."""
 
     @property
     def capabilities(self) -> ViewInfo:
@@ -174,10 +177,31 @@ class _Source:
         self._inflight += 1
         self._busy(True)
         try:
-            return await self.provider.list_tasks(status)
+            answer = await self._first_answer(status)
+            if answer is None:
+                return await self.provider.list_tasks(status)
+            # Every answer the child got is heard now, by every listener, as if this call had
+            # got it: the planner counts it and reads its headers, the header follows it.
+            self.provider.replay(answer.heard)
+            if answer.error is not None:
+                raise answer.error
+            assert answer.tasks is not None
+            return answer.tasks
         finally:
             self._inflight -= 1
             self._busy(self._inflight > 0)
+
+
+    async def _first_answer(self, view: str) -> FirstAnswer | None:
+        """The child's answer when this is the first call of its view (None: call the server)."""
+        claimed = self.first.claim(view) if self.first is not None else None
+        if claimed is None:
+            return None
+        self.first = None
+        answer = await asyncio.wrap_future(claimed)
+        if answer is None or (answer.tasks is None and answer.error is None):
+            return None  # The child fetched nothing (no key, no call allowed, it died): ask.
+        return answer
 
 
 def _moved(before: Task | None, after: Task | None) -> bool:
@@ -186,10 +210,6 @@ def _moved(before: Task | None, after: Task | None) -> bool:
     if before is None or after is None:
         return before is not after
     return after is not before and (after.id != before.id or after.raw != before.raw)
-
-
-def _file_name(profile: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", profile) or "default"
 
 
 class LiveRefresh:
@@ -222,7 +242,7 @@ class LiveRefresh:
 
     def mounted(self) -> None:
         """Start the engine in the screen's refresh worker (it ends with the screen)."""
-        from lexi_tui.core.config import data_dir
+        from lexi_tui.core.config import calls_today_path
 
         screen = self.screen
         settings = screen.lexi.settings
@@ -231,8 +251,8 @@ class LiveRefresh:
                                clock=self.clock.now, policy=PLANNER_POLICY)
         queue = self.state.queue
         self.engine = RefreshEngine(
-            _Source(provider, self._set_refreshing), self.planner, views=(queue, self.state.view), clock=self.clock,
-            policy=POLICY, count_path=data_dir() / f"calls-today-{_file_name(settings.profile)}.json",
+            _Source(provider, self._set_refreshing, screen.first_fetch), self.planner, views=(queue, self.state.view), clock=self.clock,
+            policy=POLICY, count_path=calls_today_path(settings.profile),
         )
         self.engine.subscribe(self._on_event)
         provider.add_listener(self._heard)

@@ -45,6 +45,7 @@ from lexi_tui.ui.widgets.status_bar import StatusBar
 from lexi_tui.ui.widgets.task_table import TaskTable
 
 if TYPE_CHECKING:
+    from lexi_tui.providers.first_fetch import FirstFetch
     from lexi_tui.ui.app import LexiApp
 
 
@@ -105,6 +106,8 @@ class MainScreen(Screen[None]):
         rules: list[Rule] | None = None,
         cached: StartList | None = None,
         select: str | None = None,
+        confirmed: bool = False,
+        first_fetch: FirstFetch | None = None,
     ) -> None:
         """
         Args:
@@ -118,6 +121,10 @@ class MainScreen(Screen[None]):
             cached: the queue kept from an earlier run, shown until the server's list replaces
                 it; nothing on it can be acted on until then (`ui.main.cached`).
             select: the task to put the cursor on first (the one it was on in the cached list).
+            confirmed: `cached` is a list the server has just sent (the first list, shown
+                before this screen was built), not a kept one: it is shown without the marker.
+            first_fetch: the child process that fetched the queue while the app loaded; the
+                live refresh takes its answer as its first call (`providers.first_fetch`).
         """
         super().__init__()
         self.provider = provider
@@ -133,6 +140,8 @@ class MainScreen(Screen[None]):
         self.rules = RulesPart(self, list(rules or []))
         self._cached = cached
         self._select = select
+        self._start_confirmed = confirmed
+        self.first_fetch = first_fetch
 
     @property
     def lexi(self) -> LexiApp:
@@ -210,10 +219,12 @@ class MainScreen(Screen[None]):
         self.refresher.person_active()  # Keys typed into an input never reach on_key.
 
     def _show_cached(self, cached: StartList) -> None:
-        """The queue kept from an earlier run, until the server's list replaces it."""
+        """The queue kept from an earlier run, until the server's list replaces it (or the
+        server's first list, already confirmed: then without the marker)."""
         state = self.state
-        state.cached_as_of = cached.as_of
-        self.status_bar.cached_as_of = cached.as_of
+        if not self._start_confirmed:
+            state.cached_as_of = cached.as_of
+            self.status_bar.cached_as_of = cached.as_of
         state.lists[state.queue] = cached.tasks
         state.fetched[state.queue] = self.refresher.clock.from_wall(cached.fetched_at)
         self.table.set_tasks(cached.tasks, mark_new=False)

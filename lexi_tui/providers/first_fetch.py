@@ -22,7 +22,7 @@ Only the child's own messages cross the pipe (an anonymous pipe only the two pro
 as pickles: the key (never written anywhere), then the answer. Everything in the answer that
 came from the server is what the API client made of it, already cleaned.
 
-POSIX only (`os.fork`), as the terminal handling is; called before any thread is started.
+POSIX only (`os.fork`), as the terminal handling is; called before any thread is started. `LEXI_TUI_NO_FORK=1` leaves it all to the app's process.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 
 READ_RETRIES = 2
 """Retries of a read after a network error, for the app's client and the child's alike."""
+KEY_WAIT = 10.0
+"""Seconds the app waits for the child's key (its keyring lookup gives up after 3 s) before it
+looks the key up itself."""
 ANSWER_WAIT = 60.0
 """Seconds the app waits for the child's answer before it asks itself (the child is stopped)."""
 _HEADER = struct.Struct("!Q")
@@ -157,10 +160,10 @@ class FirstFetch:
         self._reap(block=False)
 
     def _read(self) -> None:
-        deadline = time.monotonic() + ANSWER_WAIT
+        started = time.monotonic()
         try:
-            self.key.set_result(_receive(self._fd, deadline))
-            self.answer.set_result(_receive(self._fd, deadline))
+            self.key.set_result(_receive(self._fd, started + KEY_WAIT))
+            self.answer.set_result(_receive(self._fd, started + ANSWER_WAIT))
         except Exception:  # The child died, timed out or wrote nothing whole: the app asks itself.
             if not self.key.done():
                 self.key.set_result(None)

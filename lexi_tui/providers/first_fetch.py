@@ -91,13 +91,11 @@ class FirstAnswer:
         tasks: the list as the provider returned it, or None after an error.
         error: the error the call raised (an API or transport error), or None.
         heard: every answer the call got (retries included), for the app's listeners.
-        took: seconds the call took, in the child.
     """
 
     tasks: list[Task] | None
     error: LexiError | None
     heard: list[ResponseInfo] = field(default_factory=list)
-    took: float = 0.0
 
 
 class FirstFetch:
@@ -113,6 +111,8 @@ class FirstFetch:
         self._fd = fd
         self._claimed = False
         self._lock = threading.Lock()
+        self._reaping = threading.Lock()
+        """Held while waiting for the child to end (never `_lock`: `claim` runs on the event loop)."""
         self._reaped = False
         self._reader = threading.Thread(target=self._read, name="lexi-tui-first-list", daemon=True)
         self._reader.start()
@@ -120,7 +120,6 @@ class FirstFetch:
     @classmethod
     def start(cls, request: StartRequest) -> FirstFetch | None:
         """Fork the child; None when the system cannot (the app then does it all itself)."""
-
         try:
             read_end, write_end = os.pipe()
         except OSError:
@@ -176,7 +175,7 @@ class FirstFetch:
             self._reap(block=True)
 
     def _reap(self, *, block: bool) -> None:
-        with self._lock:
+        with self._reaping:
             if self._reaped:
                 return
             try:
@@ -274,7 +273,6 @@ async def _fetch(request: StartRequest, key: str) -> FirstAnswer | None:  # prag
     from lexi_tui.providers import create_provider
 
     heard: list[ResponseInfo] = []
-    started = time.monotonic()
     try:
         provider = create_provider(request.provider, key, request.base_url, read_retries=READ_RETRIES,
                                    ca_bundle=request.ca_bundle, profile=request.profile)
@@ -283,8 +281,8 @@ async def _fetch(request: StartRequest, key: str) -> FirstAnswer | None:  # prag
     provider.add_listener(heard.append)
     try:
         tasks = await provider.list_tasks(request.view)
-        return FirstAnswer(tasks, None, heard, time.monotonic() - started)
+        return FirstAnswer(tasks, None, heard)
     except LexiError as error:
-        return FirstAnswer(None, error, heard, time.monotonic() - started)
+        return FirstAnswer(None, error, heard)
     finally:
         await provider.aclose()

@@ -33,7 +33,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from lexi_tui.api.errors import InvalidKeyError, LexiError, RateLimitedError
-from lexi_tui.providers.first_fetch import READ_RETRIES
+from lexi_tui.providers.first_fetch import READ_RETRIES, FirstFetch
 from lexi_tui.ui.first_frame import StartList, location, read_start_list
 from lexi_tui.ui.main.cached import CachedListScreen, ListSaver
 from lexi_tui.ui.widgets.task_table import TaskTable
@@ -124,7 +124,7 @@ class AppSettings:
     list_cache_folder: Path | None = None
     """Where the lists are kept (None: `<data dir>/lists`). The demo keeps its own outside its
     temporary data folder, so its next start paints the last one too."""
-    first_fetch: Any = None
+    first_fetch: FirstFetch | None = None
     """The child process finding the key and the first list while the app loads
     (`providers.first_fetch.FirstFetch`, started by `lexi-tui` before Textual loads); None: the
     app finds both itself."""
@@ -413,7 +413,7 @@ class LexiApp(App[None]):
             self.key_problem = found.problem
             self._login(found.problem)
 
-    def _start(self, key: str, first_fetch: Any = None) -> None:
+    def _start(self, key: str, first_fetch: FirstFetch | None = None) -> None:
         """Connect with `key`, open the profile's undo journal in a thread, then show the triage
         screen.
 

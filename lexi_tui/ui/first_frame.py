@@ -36,7 +36,7 @@ from rich.cells import cell_len, set_cell_size
 
 from lexi_tui.api.models import Task
 from lexi_tui.core import list_cache
-from lexi_tui.providers.capabilities import CHAMELIO_CAPABILITIES, LEXI_CAPABILITIES, Capabilities
+from lexi_tui.providers import info
 from lexi_tui.ui.rows import fit, task_row
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -45,9 +45,6 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 WIDE = 110
 """Columns from which the list and the details sit side by side (`LexiApp.HORIZONTAL_BREAKPOINTS`)."""
 TITLE = " lexi-tui "
-QUEUE_CAPABILITIES: dict[str, Capabilities] = {"lexi": LEXI_CAPABILITIES, "chamelio": CHAMELIO_CAPABILITIES}
-"""The providers' capabilities without importing the providers (their clients, the rate-limit
-parser): `providers.info(kind).capabilities` is the same object."""
 SGR: dict[str, str] = {
     "title": "1;7", "marker": "1", "tab": "", "tab-active": "1", "rule": "2", "rule-active": "1",
     "marked": "1", "new": "1", "busy": "3;33", "error": "1;31", "type": "36", "age": "2", "count": "1",
@@ -288,8 +285,11 @@ def paint(profile: str, provider: str, base_url: str, *, keep_last_list: bool = 
         stream: the terminal (default: stderr, where Textual draws).
     """
     stream = sys.__stderr__ if stream is None else stream
-    capabilities = QUEUE_CAPABILITIES.get(provider)
-    if not keep_last_list or capabilities is None or capabilities.add_by_reference or not on_a_terminal(stream):
+    try:
+        capabilities = info(provider).capabilities
+    except ValueError:
+        return FirstFrame()
+    if not keep_last_list or capabilities.add_by_reference or not on_a_terminal(stream):
         return FirstFrame()
     try:
         if list_cache.cache_path(profile, base_url, folder=folder).stat().st_size > MAX_FILE_BYTES:

@@ -328,9 +328,7 @@ class LexiApp(App[None]):
         if start is not None and self.main_screen is None and self.cached_screen is None:
             capabilities = info(self.settings.provider).capabilities
             self.push_screen(CachedListScreen(start, capabilities, self.location))
-            if self._first_paint is None:
-                self._first_paint = asyncio.Event()
-            self.call_after_refresh(self._first_paint.set)
+            self._imports_after_this_frame()
         elif self._first_paint is not None:
             self._first_paint.set()
 
@@ -372,6 +370,11 @@ class LexiApp(App[None]):
             return  # A login or a dialog is up: the triage screen shows the list when it comes.
         self.push_screen(CachedListScreen(start, info(self.settings.provider).capabilities, self.location,
                                           fresh=True))
+        self._imports_after_this_frame()
+
+    def _imports_after_this_frame(self) -> None:
+        """The light screen was just pushed: the triage screen's imports wait until it is drawn
+        (they would hold the interpreter lock while it draws)."""
         if self._first_paint is None:
             self._first_paint = asyncio.Event()
         self.call_after_refresh(self._first_paint.set)

@@ -23,17 +23,9 @@ import pytest
 
 from lexi_tui.core.budget import Planner
 from lexi_tui.providers.first_fetch import FirstFetch, StartRequest
-from support.app import KEY, make_service
+from support.app import make_service, pty_env
 
 LIST_CALLS = "GET /v1/lexi/tasks"
-
-
-def _env(tmp_path: Path, key: str = KEY, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL") and k not in ("TMUX", "LEXI_TUI_NO_FORK")}
-    env.update(TERM="xterm-256color", PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring", LEXI_API_KEY=key,
-               XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-               PYTHONPATH=str(Path(__file__).resolve().parents[2]), **extra)
-    return env
 
 
 def _list_calls(service) -> int:
@@ -59,7 +51,7 @@ def _run_until(env: dict[str, str], service, text: str) -> str:
 @pytest.mark.parametrize("fork", [True, False], ids=["child", "no child"])
 def test_the_first_list_is_asked_for_once_and_counted_once(tmp_path: Path, fork: bool) -> None:
     with make_service(plan="starter", rate_headers="minute") as service:
-        env = _env(tmp_path, **({} if fork else {"LEXI_TUI_NO_FORK": "1"}))
+        env = pty_env(tmp_path, **({} if fork else {"LEXI_TUI_NO_FORK": "1"}))
         screen = _run_until(env, service, "calls left today")
         assert _list_calls(service) == 1
     assert "about 99 calls left today" in screen  # A Starter day, one call counted by the app.
@@ -67,7 +59,7 @@ def test_the_first_list_is_asked_for_once_and_counted_once(tmp_path: Path, fork:
 
 def test_a_key_the_server_refuses_brings_the_login_with_its_words(tmp_path: Path) -> None:
     with make_service() as service:
-        screen = _run_until(_env(tmp_path, key="wbk_" + "x" * 40), service, "The server refused the key")
+        screen = _run_until(pty_env(tmp_path, key="wbk_" + "x" * 40), service, "The server refused the key")
         assert _list_calls(service) == 1
     assert "Sign in to Lexi" in screen
 
@@ -82,7 +74,7 @@ def test_a_day_the_app_has_used_up_is_not_spent_on_at_start(tmp_path: Path) -> N
     config.parent.mkdir(parents=True)
     with make_service(plan="starter", rate_headers="minute") as service:
         config.write_text(f'plan = "starter"\n[profiles.default]\nbase_url = "{service.base_url}"\n', encoding="utf-8")
-        _run_until(_env(tmp_path), service, "daily quota used up")
+        _run_until(pty_env(tmp_path), service, "daily quota used up")
         assert _list_calls(service) == 0
 
 

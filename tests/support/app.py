@@ -28,6 +28,19 @@ FIXTURE_TASKS: list[dict[str, Any]] = json.loads(
 PENDING_IDS = [t["id"] for t in FIXTURE_TASKS if t["status"] == "pending"]
 
 
+def pty_env(tmp_path: Path, key: str = KEY, **extra: str) -> dict[str, str]:
+    """The environment of a real `lexi-tui` in a pty: this machine's, without Textual's driver
+    settings, tmux or the switch that turns the second process off, with the null keyring, `key`
+    and data and config folders under `tmp_path`; `extra` on top."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL") and k not in ("TMUX", "LEXI_TUI_NO_FORK")}
+    env.update(TERM="xterm-256color", PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring", LEXI_API_KEY=key,
+               XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]), **extra)
+    return env
+
+
 def make_service(**overrides: Any) -> RunningServer:
     options: dict[str, Any] = dict(
         keys=(KEY,), tasks=tuple(FIXTURE_TASKS), exec_delay=0.0, failure_rate=0.0, admin=True

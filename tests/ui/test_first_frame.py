@@ -9,7 +9,6 @@ reaches the app, and the terminal is the person's own again afterwards.
 
 from __future__ import annotations
 
-import os
 import sys
 import termios
 import time
@@ -27,7 +26,7 @@ from lexi_tui.ui import clock
 from lexi_tui.ui.app import LexiApp
 from lexi_tui.ui.first_frame import Layout, StartList, frame_lines, location, render
 from lexi_tui.ui.main.cached import CachedListScreen
-from support.app import FIXTURE_TASKS, KEY, make_service, wait_for
+from support.app import FIXTURE_TASKS, make_service, pty_env, wait_for
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 WHERE = location("test", "http://127.0.0.1:8765/functions/v1/api-gateway")
@@ -100,14 +99,6 @@ def test_the_terminal_output_places_each_line_and_carries_no_text_of_its_own() -
 
 # -- in a real pty ----------------------------------------------------------------------------------
 
-def _pty_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL") and k != "TMUX"}
-    env.update(TERM="xterm-256color", PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-               LEXI_API_KEY=KEY, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    return env
-
-
 def _keep(env: dict[str, str], base_url: str) -> str:
     tasks = [{**task, "description": f"KEPT {task['description']}"} for task in FIXTURE_TASKS
              if task["status"] == "pending"]
@@ -120,7 +111,7 @@ def test_the_kept_list_is_on_the_terminal_before_textual_starts_and_a_key_typed_
         tmp_path: Path) -> None:
     from benchmarks.pty_probe import PtyChild, visible_text
 
-    env = _pty_env(tmp_path)
+    env = pty_env(tmp_path)
     with make_service(latency_ms=(3000.0, 3000.0)) as service:
         first_row = _keep(env, service.base_url)
         command = [sys.executable, "-m", "lexi_tui", "--base-url", service.base_url, "--refresh", "0"]
@@ -141,7 +132,7 @@ def test_the_kept_list_is_on_the_terminal_before_textual_starts_and_a_key_typed_
 def test_no_first_frame_without_a_kept_list_or_headless(tmp_path: Path) -> None:
     from benchmarks.pty_probe import PtyChild
 
-    env = _pty_env(tmp_path)
+    env = pty_env(tmp_path)
     with make_service() as service:
         command = [sys.executable, "-m", "lexi_tui", "--base-url", service.base_url, "--refresh", "0",
                    "--exit-after-load"]

@@ -1,11 +1,12 @@
 """The last-known queue at start: painted before the network, never acted on until confirmed.
 
-At start the app reads the profile's last pending list (`core.list_cache`: before Textual loads,
-where `ui.first_frame` draws its top on the terminal at once, else in the disk thread) and shows it on `CachedListScreen`, a light copy of the triage screen's layout (the
-list and its tabs as they will be; a one-line header and a details pane that say what there is
-to say about an unconfirmed list) that imports neither httpx, the clients, the keyring, the
-dialogs nor the refresh engine: every widget and every import less is a shorter first frame. Once the key, the client and
-the undo journal are ready, the real `MainScreen` replaces it holding the same list, the cursor
+At start the app reads the profile's last pending list (`core.list_cache`: before Textual
+loads, where `ui.first_frame` draws its top on the terminal at once, else in the disk thread)
+and shows it on `CachedListScreen`, a light copy of the triage screen's layout (the list and its
+tabs as they will be; a one-line header and a details pane that say what there is to say about
+an unconfirmed list) that imports neither httpx, the clients, the keyring, the dialogs nor the
+refresh engine: every widget and every import less is a shorter first frame. Once the key, the
+client and the undo journal are ready, the real `MainScreen` replaces it holding the same list, the cursor
 on the same task. Until the first fresh list of the queue arrives, the header says how old the
 list is ("as of 14:02, refreshing…", or "the refresh failed"), and nothing on it can be acted
 on: approve, dismiss, cancel, chat and marks are refused with one sentence

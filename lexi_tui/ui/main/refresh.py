@@ -199,9 +199,7 @@ class _Source:
             return None
         self.first = None
         answer = await asyncio.wrap_future(claimed)
-        if answer is None or (answer.tasks is None and answer.error is None):
-            return None  # The child fetched nothing (no key, no call allowed, it died): ask.
-        return answer
+        return answer  # None: the child fetched nothing (no key, no call allowed, it died): ask.
 
 
 def _moved(before: Task | None, after: Task | None) -> bool:
